@@ -1,0 +1,34 @@
+"""The FastAPI application factory."""
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import sessionmaker
+
+import descent
+from api import errors
+from api.routes import datasets, health, jobs, models
+from descent.settings import PROJECT_ROOT, Settings, get_settings
+from models.db import get_engine
+from services.artifacts import LocalArtifactStore
+from serving.sessions import SessionCache
+
+DESCRIPTION = """Train Keras models from declarative job specs and serve them back for
+prediction. Submit a spec to `POST /v1/jobs`, follow it at `GET /v1/jobs/{id}` and
+`GET /v1/jobs/{id}/history`, then predict with `POST /v1/models/{id}/predict`.
+Every error is `application/problem+json` saying what is wrong and how to fix it."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Descent", version=descent.__version__, description=DESCRIPTION)
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker(
+        get_engine(settings.resolved_database_url), expire_on_commit=False
+    )
+    app.state.artifacts = LocalArtifactStore(settings.resolved_artifacts_dir)
+    app.state.model_cache = SessionCache(settings.model_cache_size)
+    errors.install(app)
+    for module in (health, jobs, models, datasets):
+        app.include_router(module.router)
+    app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
+    return app

@@ -1,0 +1,56 @@
+"""Dependencies: the request's database session, settings, and "load or 404" lookups."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from descent.settings import Settings
+from models import Job, TrainedModel
+from services import jobs, models
+from services.artifacts import LocalArtifactStore
+from serving.sessions import SessionCache
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; the request boundary commits, or rolls back on error."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_store(request: Request) -> LocalArtifactStore:
+    return request.app.state.artifacts
+
+
+def get_model_cache(request: Request) -> SessionCache:
+    return request.app.state.model_cache
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StoreDep = Annotated[LocalArtifactStore, Depends(get_store)]
+ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]
+
+
+def load_job(job_id: str, session: SessionDep) -> Job:
+    return jobs.get(session, job_id)
+
+
+def load_model(model_id: str, session: SessionDep) -> TrainedModel:
+    return models.get(session, model_id)
+
+
+JobDep = Annotated[Job, Depends(load_job)]
+ModelDep = Annotated[TrainedModel, Depends(load_model)]

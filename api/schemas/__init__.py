@@ -1,0 +1,1 @@
+"""Response and request bodies: pydantic models, never ORM objects."""

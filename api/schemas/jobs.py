@@ -1,0 +1,55 @@
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from training.spec import JobSpec
+
+
+class TransitionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    status: str
+    at: datetime
+
+
+class JobPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str | None
+    status: str = Field(description="queued, running, succeeded, failed or cancelled")
+    spec: JobSpec
+    error: str | None = Field(description="Why the job failed, when it did.")
+    final_metrics: dict[str, float] | None = Field(description="The last epoch's metrics.")
+    model_id: str | None = Field(description="The trained model's id, once the job succeeded.")
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    transitions: list[TransitionPublic] = Field(description="Every status change with its time.")
+
+
+class JobList(BaseModel):
+    items: list[JobPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class EpochPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    epoch: int = Field(description="0 is the untrained model, evaluated before the first step.")
+    loss: float | None
+    accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    learning_rate: float | None
+    seconds: float
+    metrics: dict[str, float | None] = Field(description="Any further metric, by name.")
+
+
+class History(BaseModel):
+    job_id: str
+    status: str
+    epochs: list[EpochPublic]

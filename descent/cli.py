@@ -1,0 +1,73 @@
+"""The ``descent`` command."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from descent.settings import PROJECT_ROOT, Settings, get_settings
+
+app = typer.Typer(help="Descent: train Keras models over REST and serve them.", no_args_is_help=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    home: Annotated[
+        Path | None, typer.Option(help="State directory (default DESCENT_HOME or ./var).")
+    ] = None,
+    worker: Annotated[bool, typer.Option(help="Also run one training worker.")] = True,
+) -> None:
+    """Run the API and one training worker: the embedded default, no external services."""
+    import uvicorn
+
+    from api.app import create_app
+    from descent import migrate
+    from descent.embedded import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    overrides = {"host": host, "port": port} | ({"home": home} if home else {})
+    settings = Settings(**overrides)
+    settings.resolved_home.mkdir(parents=True, exist_ok=True)
+    # The worker and anything else started from here read the same state directory.
+    os.environ["DESCENT_HOME"] = str(settings.resolved_home)
+    migrate.upgrade(settings.resolved_database_url)
+
+    child = Worker(settings, PROJECT_ROOT) if worker else None
+    if child:
+        child.start()
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        if child:
+            child.stop()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Jobs trained at once.")] = 1,
+) -> None:
+    """Run a training worker only (production: the API and workers run apart)."""
+    from descent.embedded import worker_command
+
+    os.chdir(PROJECT_ROOT)
+    command = worker_command(concurrency)
+    os.execv(command[0], command)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations (the server also does this when it starts)."""
+    from descent import migrate as migrations
+
+    migrations.upgrade(get_settings().resolved_database_url)
+    typer.echo("database is at the latest migration")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,66 @@
+"""The embedded default: the API and one Celery worker on one machine, no external services."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from descent.settings import Settings
+
+log = logging.getLogger("descent")
+
+WORKER_STOP_SECONDS = 15
+
+
+def worker_command(concurrency: int = 1, loglevel: str = "INFO") -> list[str]:
+    # The SQLAlchemy transport has no fanout exchange, so gossip and mingle (broadcast-based)
+    # are off; they only matter for remote control between many workers anyway.
+    return [
+        sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
+        "--pool=prefork", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
+        "--without-gossip", "--without-mingle", "--hostname=descent@%h",
+    ]  # fmt: skip
+
+
+class Worker:
+    """A Celery worker subprocess in its own process group, restarted if it dies."""
+
+    def __init__(self, settings: Settings, project_root: Path) -> None:
+        self._env = {**os.environ, "DESCENT_HOME": str(settings.resolved_home)}
+        self._cwd = project_root
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="worker-watch", daemon=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._watcher.start()
+
+    def _spawn(self) -> None:
+        self._process = subprocess.Popen(
+            worker_command(), cwd=self._cwd, env=self._env, start_new_session=True
+        )
+        log.info("started worker pid %s", self._process.pid)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self._process is not None and self._process.poll() is not None:
+                log.error("worker exited with %s; starting a new one", self._process.returncode)
+                self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(WORKER_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

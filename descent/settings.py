@@ -1,0 +1,57 @@
+"""The one place configuration is read: environment variables prefixed ``DESCENT_``."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Defaults give the embedded mode: SQLite, a SQLite-backed broker and local artifacts."""
+
+    model_config = SettingsConfigDict(env_prefix="DESCENT_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("var"), description="State directory: database, broker, artifacts."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default a SQLite file under home."
+    )
+    broker_url: str | None = Field(
+        default=None, description="Celery broker URL; default kombu's SQLAlchemy transport on SQLite."
+    )
+    artifacts_dir: Path | None = Field(
+        default=None, description="Where trained models are stored; default home/artifacts."
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data", description="Folder holding mnist.npz and sign_mnist.npz."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_instances_per_request: int = Field(default=10_000, ge=1)
+    model_cache_size: int = Field(default=8, ge=1, description="ONNX sessions kept in memory.")
+
+    @property
+    def resolved_home(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_home / 'descent.db'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.resolved_home / 'broker.db'}"
+
+    @property
+    def resolved_artifacts_dir(self) -> Path:
+        return (self.artifacts_dir or self.resolved_home / "artifacts").expanduser().resolve()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings are read once per process; tests and the CLI set the environment first."""
+    return Settings()

@@ -1,0 +1,56 @@
+"""Engine and sessions. One engine per process, created lazily so it is made after any fork."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_engines: dict[tuple[int, str], Engine] = {}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # The API and the worker write at once: WAL lets readers run beside the writer, and the
+    # busy timeout makes a writer wait for the lock instead of failing.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+def get_engine(url: str) -> Engine:
+    """The engine for ``url`` in this process (a forked child gets its own)."""
+    key = (os.getpid(), url)
+    engine = _engines.get(key)
+    if engine is None:
+        if url.startswith("sqlite"):
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        _engines[key] = engine
+    return engine
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A unit of work outside a request: commit on success, roll back on error."""
+    session = sessionmaker(get_engine(url), expire_on_commit=False)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

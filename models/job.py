@@ -1,0 +1,64 @@
+"""A training job and the log of its status transitions."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, TimestampMixin, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.trained_model import TrainedModel
+
+
+class JobStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in {JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled}
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Job(TimestampMixin, Base):
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_created_at", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    final_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    transitions: Mapped[list[JobTransition]] = relationship(
+        back_populates="job", lazy="raise", order_by="JobTransition.id"
+    )
+    model: Mapped[TrainedModel | None] = relationship(back_populates="job", lazy="raise")
+
+
+class JobTransition(Base):
+    """One row per status change, with its time: the job's lifecycle as it happened."""
+
+    __tablename__ = "job_transition"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    job: Mapped[Job] = relationship(back_populates="transitions", lazy="raise")

@@ -1,0 +1,1 @@
+"""Operations the API and the workers share. They flush; their caller commits."""

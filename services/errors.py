@@ -1,0 +1,33 @@
+"""Typed errors that one API handler renders as ``application/problem+json``."""
+
+
+class DescentError(Exception):
+    """Base error: what happened (``detail``) and, where there is one, how to fix it (``fix``)."""
+
+    status_code = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str, *, fix: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fix = fix
+
+
+class NotFound(DescentError):
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(DescentError):
+    status_code = 409
+    title = "Conflict"
+
+
+class InvalidInput(DescentError):
+    status_code = 422
+    title = "Invalid input"
+
+
+class Unavailable(DescentError):
+    status_code = 503
+    title = "Service unavailable"

@@ -1,0 +1,48 @@
+"""Register trained models and look them up for prediction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Job, JobStatus, TrainedModel
+from services.errors import Conflict, NotFound
+
+
+def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
+    model = TrainedModel(id=job_id, **fields)
+    session.add(model)
+    session.flush()
+    return model
+
+
+def get(session: Session, model_id: str) -> TrainedModel:
+    """The model, or 404 for an unknown id, or 409 while its job has not succeeded."""
+    model = session.get(TrainedModel, model_id)
+    if model is not None:
+        return model
+    job = session.get(Job, model_id)
+    if job is None:
+        raise NotFound(
+            f"no model with id {model_id!r}",
+            fix="a model's id is the id of the job that trained it; list jobs with GET /v1/jobs",
+        )
+    if job.status in (JobStatus.queued, JobStatus.running):
+        raise Conflict(
+            f"model {model_id!r} is not ready: its job is {job.status}",
+            fix=f"wait until GET /v1/jobs/{model_id} says succeeded, then ask again",
+        )
+    raise Conflict(
+        f"job {model_id!r} ended {job.status} and produced no model"
+        + (f": {job.error}" if job.error else ""),
+        fix="fix the spec and submit a new job with POST /v1/jobs",
+    )
+
+
+def page(session: Session, *, limit: int, offset: int) -> Sequence[TrainedModel]:
+    return session.scalars(
+        select(TrainedModel).order_by(TrainedModel.created_at.desc()).limit(limit).offset(offset)
+    ).all()

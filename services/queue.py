@@ -1,0 +1,66 @@
+"""The Celery app both sides share: the API sends "job X is ready", workers consume it.
+
+The broker only carries job ids; the database decides what a job is. Celery settings suit
+long training jobs: a message is acknowledged after the task ends, and each worker child
+runs one job and is replaced, so every job trains in a fresh process (TensorFlow is not
+fork-safe and holds memory for the life of its process).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from descent.settings import Settings, get_settings
+
+TRAIN_TASK = "descent.train"
+TRAIN_QUEUE = "training"
+
+log = logging.getLogger(__name__)
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("descent", broker=settings.resolved_broker_url)
+    app.conf.update(
+        task_default_queue=TRAIN_QUEUE,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_serializer="json",
+        accept_content=["json"],
+        worker_prefetch_multiplier=1,
+        worker_max_tasks_per_child=1,
+        # A fresh child imports TensorFlow before it takes a job; give it time to do so.
+        worker_proc_alive_timeout=120,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+    )
+    return app
+
+
+_app: Celery | None = None
+
+
+def celery_app() -> Celery:
+    global _app
+    if _app is None:
+        _app = make_celery(get_settings())
+    return _app
+
+
+def enqueue_training(job_id: str) -> bool:
+    """Send the message for a committed job. False if the broker refused: the row stays queued."""
+    try:
+        celery_app().send_task(TRAIN_TASK, args=[job_id], queue=TRAIN_QUEUE)
+    except Exception:  # the row is the truth; a lost message is recoverable from it
+        log.exception("could not enqueue job %s; it stays queued", job_id)
+        return False
+    return True
+
+
+def enqueue_after_commit(session: Session, job_id: str) -> None:
+    """Send the job's message once the session commits: a worker never sees an uncommitted id."""
+    event.listen(session, "after_commit", lambda _session: enqueue_training(job_id), once=True)

@@ -1,0 +1,1 @@
+"""Prediction from exported ONNX models on ONNX Runtime. Never imports TensorFlow."""

@@ -1,0 +1,1 @@
+"""The ML core. Importing this package (or ``training.spec``) never imports TensorFlow."""

@@ -1,0 +1,26 @@
+"""The worker's Celery app: ``celery -A workers.celery_app worker``.
+
+The parent process that consumes messages never imports TensorFlow; each pool child runs one
+job (``worker_max_tasks_per_child=1``) and imports TensorFlow right after it is forked, so the
+next job finds a warm, fresh process waiting.
+"""
+
+import logging
+import os
+
+from celery.signals import worker_process_init
+
+from services.queue import celery_app
+
+app = celery_app()
+app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+
+log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def _import_tensorflow_in_child(**_: object) -> None:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras  # noqa: F401  (warm the fresh child before its job arrives)
+
+    log.info("worker child %s ready with Keras loaded", os.getpid())

@@ -1,0 +1,77 @@
+"""The ``train`` task: claim the job, train it, export the model, record the outcome."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from descent.settings import get_settings
+from models.db import session_scope
+from services import epochs, jobs, models
+from services.artifacts import LocalArtifactStore
+from services.queue import TRAIN_TASK, celery_app
+from training.spec import JobSpec
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 2_000
+
+
+@celery_app().task(name=TRAIN_TASK)
+def train(job_id: str) -> None:
+    run_job(job_id)
+
+
+def run_job(job_id: str) -> None:
+    settings = get_settings()
+    url = settings.resolved_database_url
+    with session_scope(url) as session:
+        if not jobs.claim(session, job_id):
+            log.info("job %s is not queued (a duplicate delivery?); nothing to do", job_id)
+            return
+        spec = JobSpec.model_validate(jobs.get(session, job_id).spec)
+
+    def on_epoch(epoch: int, seconds: float, logs: dict[str, float]) -> None:
+        with session_scope(url) as session:
+            epochs.record(session, job_id, epoch, seconds, logs)
+
+    try:
+        # TensorFlow enters the process here, in the worker child, never in the API.
+        from training.export import export_model
+        from training.fit import train as fit
+
+        result = fit(spec, settings.data_dir, on_epoch)
+        store = LocalArtifactStore(settings.resolved_artifacts_dir)
+        with tempfile.TemporaryDirectory() as folder:
+            exported = export_model(result.model, result.sample, Path(folder))
+            keras_key = store.put_file(f"{job_id}/model.keras", exported.keras_path)
+            onnx_key = store.put_file(f"{job_id}/model.onnx", exported.onnx_path)
+        with session_scope(url) as session:
+            models.register(
+                session,
+                job_id,
+                dataset=spec.dataset.name,
+                task="classification",
+                class_names=list(spec.info.class_names),
+                input_shape=list(spec.info.input_shape),
+                scaling="divide_by_255",
+                keras_key=keras_key,
+                onnx_key=onnx_key,
+                metrics=result.final_metrics,
+                export_check={
+                    "max_abs_diff": exported.max_abs_diff,
+                    "samples": exported.samples_checked,
+                },
+            )
+            jobs.succeed(session, job_id, result.final_metrics)
+    except Exception as exc:
+        log.exception("job %s failed", job_id)
+        with session_scope(url) as session:
+            jobs.fail(session, job_id, describe(exc))
+
+
+def describe(exc: BaseException) -> str:
+    """A readable one-paragraph reason for a failed job."""
+    text = str(exc).strip() or "no message"
+    return f"{type(exc).__name__}: {text}"[:MAX_ERROR_CHARS]
