@@ -22,7 +22,12 @@ PROBLEM_JSON = "application/problem+json"
 def problem(
     status: int, title: str, detail: str, *, fix: str | None = None, **extra: Any
 ) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if fix:
         body["fix"] = fix
     body.update(extra)

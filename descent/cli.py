@@ -11,7 +11,9 @@ import typer
 
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 
-app = typer.Typer(help="Descent: train Keras models over REST and serve them.", no_args_is_help=True)
+app = typer.Typer(
+    help="Descent: train Keras models over REST and serve them.", no_args_is_help=True
+)
 
 
 @app.command()

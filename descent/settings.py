@@ -21,7 +21,8 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default a SQLite file under home."
     )
     broker_url: str | None = Field(
-        default=None, description="Celery broker URL; default kombu's SQLAlchemy transport on SQLite."
+        default=None,
+        description="Celery broker URL; default kombu's SQLAlchemy transport on SQLite.",
     )
     artifacts_dir: Path | None = Field(
         default=None, description="Where trained models are stored; default home/artifacts."

@@ -32,9 +32,7 @@ def get_engine(url: str) -> Engine:
     engine = _engines.get(key)
     if engine is None:
         if url.startswith("sqlite"):
-            engine = create_engine(
-                url, connect_args={"check_same_thread": False, "timeout": 30}
-            )
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
             _configure_sqlite(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True)

@@ -47,7 +47,9 @@ def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], i
     jobs = session.scalars(
         select(Job)
         .options(selectinload(Job.transitions))
-        .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit).offset(offset)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return jobs, total
 

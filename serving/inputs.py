@@ -19,17 +19,17 @@ def pixels_to_batch(instances: list[Any], input_shape: tuple[int, ...]) -> np.nd
     if not instances:
         raise InputError("instances is empty; send at least one image")
     height, width = input_shape[0], input_shape[1]
-    expected = f"each instance must be a {height}×{width} nested list or a flat list of " \
+    expected = (
+        f"each instance must be a {height}×{width} nested list or a flat list of "
         f"{math.prod(input_shape)} pixel values from 0 to 255"
+    )
     try:
         array = np.asarray(instances, dtype=np.float64)
     except (ValueError, TypeError):
         raise InputError(f"instances are ragged or not numbers; {expected}") from None
     size = math.prod(input_shape)
     if array.ndim < 2 or math.prod(array.shape[1:]) != size or array.shape[1] not in (height, size):
-        raise InputError(
-            f"instances have shape {list(array.shape)[1:]} each; {expected}"
-        )
+        raise InputError(f"instances have shape {list(array.shape)[1:]} each; {expected}")
     if not np.isfinite(array).all():
         raise InputError("instances hold NaN or infinite values; pixels must be 0 to 255")
     if array.min() < 0 or array.max() > PIXEL_MAX:

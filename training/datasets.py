@@ -101,7 +101,8 @@ def verify(info: DatasetInfo, data_dir: Path) -> Path:
     if actual != info.sha256:
         raise DatasetError(
             f"data set {info.name!r}: {path} has sha256 {actual}, expected {info.sha256}. "
-            f"The file is altered or truncated; restore it with git checkout -- data/{info.filename}."
+            "The file is altered or truncated; restore it with "
+            f"git checkout -- data/{info.filename}."
         )
     return path
 
@@ -119,7 +120,10 @@ def remap_labels(info: DatasetInfo, labels: np.ndarray) -> np.ndarray:
 
 
 def load(name: str, data_dir: Path, limit: int | None = None) -> Splits:
-    """Load a built-in data set after verifying its checksum; ``limit`` keeps the first N train rows."""
+    """Load a built-in data set after verifying its checksum.
+
+    ``limit`` keeps the first N training rows; the test split is always whole.
+    """
     from training.preprocessing import scale_pixels
 
     info = get_info(name)

@@ -156,7 +156,9 @@ class JobSpec(_Strict):
         """The full layer list, presets expanded, ending in the data set's output layer."""
         if self.model.layers is not None:
             return list(self.model.layers)
-        return preset_layers(self.model.preset or "dense", self.model.activation or "relu", self.info)
+        return preset_layers(
+            self.model.preset or "dense", self.model.activation or "relu", self.info
+        )
 
 
 def preset_layers(preset: Preset, activation: Activation, info: DatasetInfo) -> list[Any]:

@@ -1,0 +1,87 @@
+"""Submitting and reading jobs over HTTP, and the errors a client gets for bad input."""
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import MNIST_SPEC
+
+PROBLEM = "application/problem+json"
+
+
+def test_submit_returns_202_a_queued_job_and_its_location(client: TestClient):
+    response = client.post("/v1/jobs", json=MNIST_SPEC)
+    assert response.status_code == 202
+    job = response.json()
+    assert job["status"] == "queued"
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+    assert [t["status"] for t in job["transitions"]] == ["queued"]
+    assert client.get(response.headers["location"]).json()["id"] == job["id"]
+
+
+def test_submitted_spec_comes_back_with_its_defaults_filled_in(client: TestClient):
+    job = client.post("/v1/jobs", json=MNIST_SPEC).json()
+    assert job["spec"]["optimizer"] == {"name": "adam", "learning_rate": 0.001}
+    assert job["spec"]["dataset"]["validation"] == "test"
+    assert job["model_id"] is None
+
+
+def test_jobs_are_listed_newest_first_a_page_at_a_time(client: TestClient):
+    ids = [
+        client.post("/v1/jobs", json={**MNIST_SPEC, "name": f"j{i}"}).json()["id"] for i in range(3)
+    ]
+    page = client.get("/v1/jobs", params={"limit": 2}).json()
+    assert page["total"] == 3
+    assert [job["id"] for job in page["items"]] == [ids[2], ids[1]]
+    rest = client.get("/v1/jobs", params={"limit": 2, "offset": 2}).json()
+    assert [job["id"] for job in rest["items"]] == [ids[0]]
+
+
+def test_malformed_spec_is_a_422_naming_the_field_and_what_is_allowed(client: TestClient):
+    spec = {**MNIST_SPEC, "optimizer": {"name": "lbfgs"}}
+    response = client.post("/v1/jobs", json=spec)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    errors = response.json()["errors"]
+    assert errors[0]["field"] == "optimizer.name"
+    assert "'sgd', 'adam', 'adagrad' or 'rmsprop'" in errors[0]["message"]
+
+
+def test_a_bad_layer_is_named_by_its_position(client: TestClient):
+    spec = {
+        **MNIST_SPEC,
+        "model": {"layers": [{"type": "flatten"}, {"type": "dense", "units": -1}]},
+    }
+    errors = client.post("/v1/jobs", json=spec).json()["errors"]
+    assert errors[0]["field"] == "model.layers[1].units"
+
+
+def test_a_spec_that_cannot_train_is_refused_with_a_fix(client: TestClient):
+    layers = [{"type": "flatten"}, {"type": "dense", "units": 10, "activation": "relu"}]
+    body = client.post("/v1/jobs", json={**MNIST_SPEC, "model": {"layers": layers}}).json()
+    assert body["errors"][0]["field"] == "loss"
+    assert 'set the last dense layer\'s "activation" to "softmax"' in body["detail"]
+
+
+def test_body_that_is_not_json_is_a_422(client: TestClient):
+    response = client.post(
+        "/v1/jobs", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+
+
+def test_unknown_job_is_a_404_problem(client: TestClient):
+    for path in ("/v1/jobs/nope", "/v1/jobs/nope/history"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == PROBLEM
+        assert "nope" in response.json()["detail"]
+
+
+def test_history_of_a_queued_job_is_empty(client: TestClient):
+    job = client.post("/v1/jobs", json=MNIST_SPEC).json()
+    history = client.get(f"/v1/jobs/{job['id']}/history").json()
+    assert history == {"job_id": job["id"], "status": "queued", "epochs": []}
+
+
+def test_bad_paging_is_a_422(client: TestClient):
+    assert client.get("/v1/jobs", params={"limit": 0}).status_code == 422

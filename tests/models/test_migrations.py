@@ -1,0 +1,20 @@
+"""The migrations build the schema the models describe, and undo it."""
+
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import inspect
+
+from descent import migrate
+from models.db import get_engine
+
+
+def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    migrate.upgrade(url)
+    command.check(migrate.alembic_config(url))  # raises if the models drifted from migrations
+    tables = set(inspect(get_engine(url)).get_table_names())
+    assert {"job", "job_transition", "epoch", "trained_model"} <= tables
+    migrate.downgrade(url)
+    assert set(inspect(get_engine(url)).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(url)

@@ -1,0 +1,58 @@
+"""The train task against a real database: duplicates do nothing, failures say why."""
+
+from pathlib import Path
+
+import pytest
+
+from descent.settings import get_settings
+from models.db import session_scope
+from services import epochs, jobs
+from training.spec import JobSpec
+from workers.tasks import run_job
+
+SPEC = {"dataset": {"name": "mnist", "limit": 50}, "model": {"preset": "dense"}, "epochs": 1}
+
+
+def submit() -> str:
+    with session_scope(get_settings().resolved_database_url) as session:
+        return jobs.submit(session, JobSpec.model_validate(SPEC)).id
+
+
+def load(job_id: str):
+    with session_scope(get_settings().resolved_database_url) as session:
+        job = jobs.get(session, job_id)
+        return job, list(epochs.history(session, job_id))
+
+
+def test_a_job_that_is_no_longer_queued_is_left_alone(home: Path):
+    job_id = submit()
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert jobs.claim(session, job_id)
+    run_job(job_id)  # a second delivery of a job another worker already runs
+    job, history = load(job_id)
+    assert job.status == "running"
+    assert history == []
+    assert [t.status for t in job.transitions] == ["queued", "running"]
+
+
+def test_claim_succeeds_once(home: Path):
+    job_id = submit()
+    url = get_settings().resolved_database_url
+    with session_scope(url) as session:
+        assert jobs.claim(session, job_id)
+    with session_scope(url) as session:
+        assert not jobs.claim(session, job_id)
+
+
+def test_a_job_whose_data_is_missing_fails_with_a_readable_error(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path / "empty"))
+    get_settings.cache_clear()
+    job_id = submit()
+    run_job(job_id)
+    job, _ = load(job_id)
+    assert job.status == "failed"
+    assert job.finished_at is not None
+    assert "mnist.npz is missing" in job.error
+    assert "git checkout -- data/mnist.npz" in job.error
