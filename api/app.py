@@ -2,13 +2,12 @@
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.orm import sessionmaker
 
 import descent
 from api import errors
 from api.routes import datasets, health, jobs, models
 from descent.settings import PROJECT_ROOT, Settings, get_settings
-from models.db import get_engine
+from models.db import session_factory
 from services.artifacts import LocalArtifactStore
 from serving.sessions import SessionCache
 
@@ -22,9 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="Descent", version=descent.__version__, description=DESCRIPTION)
     app.state.settings = settings
-    app.state.sessionmaker = sessionmaker(
-        get_engine(settings.resolved_database_url), expire_on_commit=False
-    )
+    app.state.sessionmaker = session_factory(settings.resolved_database_url)
     app.state.artifacts = LocalArtifactStore(settings.resolved_artifacts_dir)
     app.state.model_cache = SessionCache(settings.model_cache_size)
     errors.install(app)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from descent.settings import Settings
 from models import Job, TrainedModel
+from models.db import unit_of_work
 from services import jobs, models
 from services.artifacts import LocalArtifactStore
 from serving.sessions import SessionCache
@@ -15,15 +16,8 @@ from serving.sessions import SessionCache
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; the request boundary commits, or rolls back on error."""
-    session: Session = request.app.state.sessionmaker()
-    try:
+    with unit_of_work(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_settings(request: Request) -> Settings:

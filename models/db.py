@@ -40,10 +40,14 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
+def session_factory(url: str) -> sessionmaker[Session]:
+    return sessionmaker(get_engine(url), expire_on_commit=False)
+
+
 @contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    """A unit of work outside a request: commit on success, roll back on error."""
-    session = sessionmaker(get_engine(url), expire_on_commit=False)()
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on error, always close."""
+    session = factory()
     try:
         yield session
         session.commit()
@@ -52,3 +56,10 @@ def session_scope(url: str) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A unit of work outside a request (workers, scripts, tests)."""
+    with unit_of_work(session_factory(url)) as session:
+        yield session
