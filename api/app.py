@@ -8,7 +8,7 @@ from api import errors
 from api.routes import datasets, health, jobs, models
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
-from services.artifacts import LocalArtifactStore
+from services.artifacts import get_store
 from serving.sessions import SessionCache
 
 DESCRIPTION = """Train Keras models from declarative job specs and serve them back for
@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Descent", version=descent.__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings.resolved_database_url)
-    app.state.artifacts = LocalArtifactStore(settings.resolved_artifacts_dir)
+    app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size)
     errors.install(app)
     for module in (health, jobs, models, datasets):

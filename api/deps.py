@@ -10,7 +10,7 @@ from descent.settings import Settings
 from models import Job, TrainedModel
 from models.db import unit_of_work
 from services import jobs, models
-from services.artifacts import LocalArtifactStore
+from services.artifacts import ArtifactStore
 from serving.sessions import SessionCache
 
 
@@ -24,7 +24,7 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_store(request: Request) -> LocalArtifactStore:
+def get_store(request: Request) -> ArtifactStore:
     return request.app.state.artifacts
 
 
@@ -34,7 +34,7 @@ def get_model_cache(request: Request) -> SessionCache:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-StoreDep = Annotated[LocalArtifactStore, Depends(get_store)]
+StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]
 
 

@@ -2,8 +2,9 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -30,10 +31,27 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=PROJECT_ROOT / "data", description="Folder holding mnist.npz and sign_mnist.npz."
     )
+    artifact_store: Literal["local", "s3"] = Field(
+        default="local", description="local: artifacts_dir; s3: a bucket every host shares."
+    )
+    s3_bucket: str = ""
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="For S3-compatible stores such as MinIO; unset for AWS."
+    )
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     max_instances_per_request: int = Field(default=10_000, ge=1)
     model_cache_size: int = Field(default=8, ge=1, description="ONNX sessions kept in memory.")
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> "Settings":
+        if self.artifact_store == "s3" and not self.s3_bucket:
+            raise ValueError("DESCENT_ARTIFACT_STORE=s3 needs DESCENT_S3_BUCKET")
+        return self
 
     @property
     def resolved_home(self) -> Path:

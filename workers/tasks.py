@@ -9,7 +9,7 @@ from pathlib import Path
 from descent.settings import get_settings
 from models.db import session_scope
 from services import epochs, jobs, models
-from services.artifacts import LocalArtifactStore
+from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
 
@@ -42,7 +42,7 @@ def run_job(job_id: str) -> None:
         from training.fit import train as fit
 
         result = fit(spec, settings.data_dir, on_epoch)
-        store = LocalArtifactStore(settings.resolved_artifacts_dir)
+        store = get_store(settings)
         with tempfile.TemporaryDirectory() as folder:
             exported = export_model(result.model, result.sample, Path(folder))
             keras_key = store.put_file(f"{job_id}/model.keras", exported.keras_path)
