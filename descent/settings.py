@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     s3_region: str | None = None
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
+    job_time_limit_seconds: int = Field(
+        default=6 * 3600, ge=60, description="The longest a training job may run."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_instances_per_request: int = Field(default=10_000, ge=1)

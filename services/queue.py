@@ -18,6 +18,7 @@ from descent.settings import Settings, get_settings
 
 TRAIN_TASK = "descent.train"
 TRAIN_QUEUE = "training"
+VISIBILITY_MARGIN_SECONDS = 3600
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
     )
+    if app.conf.broker_url.startswith(("redis://", "rediss://")):
+        # Redis re-delivers a message not acknowledged within the visibility timeout; with
+        # acks_late that means a job still training. Keep it above the longest allowed job.
+        app.conf.broker_transport_options = {
+            "visibility_timeout": settings.job_time_limit_seconds + VISIBILITY_MARGIN_SECONDS
+        }
     return app
 
 

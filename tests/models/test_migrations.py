@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect
 
@@ -9,8 +10,15 @@ from descent import migrate
 from models.db import get_engine
 
 
-def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path: Path):
-    url = f"sqlite:///{tmp_path / 'schema.db'}"
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'schema.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_migrations_match_the_models_and_downgrade_cleanly(empty_database: str):
+    url = empty_database
     migrate.upgrade(url)
     command.check(migrate.alembic_config(url))  # raises if the models drifted from migrations
     tables = set(inspect(get_engine(url)).get_table_names())

@@ -1,0 +1,57 @@
+"""The production topology on one machine: PostgreSQL as the database, Redis as Celery's broker,
+a real worker consuming from Redis and training a small job end to end."""
+
+import numpy as np
+import pytest
+from sqlalchemy import create_engine, text
+
+from descent.settings import PROJECT_ROOT, Settings
+from services.queue import make_celery
+from tests.conftest import Service
+
+pytestmark = pytest.mark.integration
+
+SPEC = {
+    "name": "pg-redis",
+    "dataset": {"name": "mnist", "limit": 2000, "validation": {"fraction": 0.1}},
+    "model": {
+        "layers": [
+            {"type": "flatten"},
+            {"type": "dense", "units": 64, "activation": "relu"},
+            {"type": "dense", "units": 10, "activation": "softmax"},
+        ]
+    },
+    "epochs": 2,
+    "batch_size": 32,
+}
+
+
+def test_a_job_trains_through_redis_into_postgres(production_service: Service, postgres_url: str):
+    client = production_service.client
+    job = production_service.wait_for_job(client.post("/v1/jobs", json=SPEC).json()["id"])
+    assert job["status"] == "succeeded", job["error"]
+
+    epochs = client.get(f"/v1/jobs/{job['id']}/history").json()["epochs"]
+    assert [row["epoch"] for row in epochs] == [0, 1, 2]
+
+    with create_engine(postgres_url).connect() as connection:
+        stored = connection.execute(
+            text("SELECT count(*) FROM epoch WHERE job_id = :id"), {"id": job["id"]}
+        ).scalar_one()
+    assert stored == 3
+
+    with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
+        images, labels = data["x_test"][:50].tolist(), data["y_test"][:50]
+    predictions = client.post(
+        f"/v1/models/{job['model_id']}/predict", json={"instances": images}
+    ).json()["predictions"]
+    assert sum(p["label"] == str(y) for p, y in zip(predictions, labels, strict=True)) >= 40
+
+    log = production_service.log.read_text()
+    assert "Connected to redis://" in log
+
+
+def test_redis_redelivery_waits_longer_than_the_longest_job(redis_url: str):
+    settings = Settings(broker_url=redis_url, job_time_limit_seconds=7200)
+    timeout = make_celery(settings).conf.broker_transport_options["visibility_timeout"]
+    assert timeout > 7200
