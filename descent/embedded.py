@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import signal
@@ -15,6 +17,18 @@ from descent.settings import Settings
 log = logging.getLogger("descent")
 
 WORKER_STOP_SECONDS = 15
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the forked child before exec: the kernel sends SIGTERM if the server dies, even by
+    SIGKILL, so a worker is never left behind without its server (Linux only)."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_libc_name = ctypes.util.find_library("c") if sys.platform == "linux" else None
+_prctl = ctypes.CDLL(_libc_name, use_errno=True).prctl if _libc_name else None
 
 
 def worker_command(concurrency: int = 1, loglevel: str = "INFO") -> list[str]:
@@ -31,7 +45,11 @@ class Worker:
     """A Celery worker subprocess in its own process group, restarted if it dies."""
 
     def __init__(self, settings: Settings, project_root: Path) -> None:
-        self._env = {**os.environ, "DESCENT_HOME": str(settings.resolved_home)}
+        self._env = {
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            **os.environ,
+            "DESCENT_HOME": str(settings.resolved_home),
+        }
         self._cwd = project_root
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
@@ -43,7 +61,11 @@ class Worker:
 
     def _spawn(self) -> None:
         self._process = subprocess.Popen(
-            worker_command(), cwd=self._cwd, env=self._env, start_new_session=True
+            worker_command(),
+            cwd=self._cwd,
+            env=self._env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only calls prctl
         )
         log.info("started worker pid %s", self._process.pid)
 
