@@ -5,7 +5,7 @@ from fastapi.staticfiles import StaticFiles
 
 import descent
 from api import errors
-from api.routes import datasets, health, jobs, models
+from api.routes import datasets, health, job_checks, jobs, models, weights
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
 from services.artifacts import get_store
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size)
     errors.install(app)
-    for module in (health, jobs, models, datasets):
+    for module in (health, job_checks, jobs, models, weights, datasets):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

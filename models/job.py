@@ -44,6 +44,9 @@ class Job(TimestampMixin, Base):
     final_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Resolved at submission: the model's layer-by-layer summary and the spec's warnings.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

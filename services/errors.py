@@ -7,10 +7,13 @@ class DescentError(Exception):
     status_code = 500
     title = "Internal error"
 
-    def __init__(self, detail: str, *, fix: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, fix: str | None = None, errors: list[dict] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.fix = fix
+        self.errors = errors  # field by field, for a body with several things wrong
 
 
 class NotFound(DescentError):
@@ -31,3 +34,8 @@ class InvalidInput(DescentError):
 class Unavailable(DescentError):
     status_code = 503
     title = "Service unavailable"
+
+
+class PayloadTooLarge(DescentError):
+    status_code = 413
+    title = "Content too large"

@@ -15,13 +15,21 @@ from services.queue import enqueue_after_commit
 from training.spec import JobSpec
 
 
-def submit(session: Session, spec: JobSpec) -> Job:
+def submit(
+    session: Session,
+    spec: JobSpec,
+    *,
+    summary: dict[str, Any] | None = None,
+    warnings: list[dict[str, str]] | None = None,
+) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
     now = utcnow()
     job = Job(
         name=spec.name,
         status=JobStatus.queued,
         spec=spec.model_dump(mode="json"),
+        summary=summary,
+        warnings=warnings,
         created_at=now,
         updated_at=now,
         transitions=[JobTransition(status=JobStatus.queued, at=now)],
