@@ -124,7 +124,7 @@ def from_csv(name: str, task: str, text: str, target: str | None) -> Upload:
         y = [int(float(label)) for label in labels]  # class numbers, ordered as numbers
     else:
         y = labels
-    upload = from_rows(name, task, x.tolist(), y)
+    upload = from_rows(name, task, x, y)
     return Upload(**{**upload.__dict__, "feature_names": names})
 
 

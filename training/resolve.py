@@ -39,10 +39,6 @@ class Resolution:
     def trainable_params(self) -> int:
         return sum(row.trainable_params for row in self.layers)
 
-    @property
-    def has_test_split(self) -> bool:
-        return self.data.test_size > 0 and self.spec.dataset.validation != "test"
-
     def summary(self) -> dict[str, Any]:
         """The model in numbers: per layer its output shape and parameters (w, b), and totals."""
         return {

@@ -114,7 +114,7 @@ def test_a_second_data_set_with_the_same_name_is_a_conflict(client: TestClient):
     assert "already exists" in response.json()["detail"]
 
 
-def test_an_upload_above_the_size_cap_is_refused(client: TestClient, monkeypatch):
+def test_an_upload_above_the_size_cap_is_refused(client: TestClient):
     client.app.state.settings.max_upload_bytes = 100
     response = client.post("/v1/datasets", json={**LINE, "x": [[i] for i in range(50)]})
     assert response.status_code == 413
