@@ -89,6 +89,19 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
         )
         described["allowed"] = ctx.get("expected_tags")
         described["fix"] = "use one of the allowed values"
+    elif kind == "union_tag_not_found":
+        field = described["field"]
+        name = field.rsplit(".", 1)[-1].split("[")[0]
+        tags = UNION_TAGS.get(name, ())
+        key = str(ctx.get("discriminator", ""))
+        if key.startswith("'"):
+            described["field"] += f".{key.strip(chr(39))}"
+            described["message"] = "is required: it says which kind of value this is"
+        else:
+            described["message"] = "is not one of the allowed values or forms"
+        if tags:
+            described["allowed"] = ", ".join(f"'{tag}'" for tag in tags)
+        described["fix"] = "use one of the allowed values; GET /docs shows each form"
     elif kind in ("literal_error", "enum"):
         described["allowed"] = ctx.get("expected")
         described["fix"] = "use one of the allowed values"

@@ -125,7 +125,12 @@ class Regularizer(Strict):
 def _named_regularizer(value: Any) -> Any:
     # Keras accepts "l1", "l2" and "l1_l2" with a factor of 0.01.
     names = {"l1": ("l1",), "l2": ("l2",), "l1_l2": ("l1", "l2")}
-    if isinstance(value, str) and value in names:
+    if isinstance(value, str):
+        if value not in names:
+            raise ValueError(
+                f"{value!r} is not a regularizer; use 'l1', 'l2', 'l1_l2' or factors such as "
+                '{"l2": 0.001}'
+            )
         return {key: DEFAULT_REGULARIZATION for key in names[value]}
     return value
 

@@ -181,7 +181,9 @@ OptimizerSpec = Annotated[
 
 
 def default_name(value: Any) -> Any:
-    """An optimizer object without a name is Adam, as it was before names were required."""
+    """``"sgd"`` is ``{"name": "sgd"}``, as in Keras; an object without a name is Adam."""
+    if isinstance(value, str):
+        return {"name": value}
     if isinstance(value, dict) and "name" not in value:
         return {"name": "adam", **value}
     return value

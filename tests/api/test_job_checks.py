@@ -70,6 +70,16 @@ def test_an_unknown_activation_lists_the_allowed_ones(client: TestClient):
     assert "'leaky_relu'" in error["allowed"] and error["found"] == "relu6"
 
 
+def test_a_layer_without_a_type_lists_the_types(client: TestClient):
+    layers = [{"units": 10, "activation": "softmax"}]
+    error = client.post("/v1/jobs", json={**CNN, "model": {"layers": layers}}).json()["errors"][0]
+    assert (error["field"], error["message"]) == (
+        "model.layers[0].type",
+        "is required: it says which kind of value this is",
+    )
+    assert "'global_avg_pool2d'" in error["allowed"]
+
+
 def test_a_bad_schedule_argument_is_named_by_its_path(client: TestClient):
     rate = {"schedule": "cosine_decay", "initial_learning_rate": 0.1, "decay_steps": 0}
     spec = {**CNN, "optimizer": {"name": "sgd", "learning_rate": rate}}

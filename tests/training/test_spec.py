@@ -41,6 +41,10 @@ def test_optimizer_defaults_are_keras_defaults():
     assert spec(optimizer={"name": "rmsprop"}).optimizer.rho == 0.9
 
 
+def test_an_optimizer_may_be_named_alone_as_in_keras():
+    assert spec(optimizer="rmsprop").optimizer.name == "rmsprop"
+
+
 def test_an_argument_of_another_optimizer_is_refused():
     assert "momentum" in refusal(optimizer={"name": "adam", "momentum": 0.9})
 
