@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 MAX_FOUND_CHARS = 200
+BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
 
 
 def problem(
@@ -105,12 +111,23 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
     elif kind in ("literal_error", "enum"):
         described["allowed"] = ctx.get("expected")
         described["fix"] = "use one of the allowed values"
+    elif kind in BOUNDS:
+        bound = f"{BOUNDS[kind]} {next(iter(ctx.values()), '')}"
+        described["allowed"] = bound
+        described["fix"] = f"use a value {bound}"
+    elif kind in ("too_short", "too_long"):
+        described["allowed"] = (
+            f"at least {ctx.get('min_length')} items"
+            if kind == "too_short"
+            else f"at most {ctx.get('max_length')} items"
+        )
     elif kind == "extra_forbidden":
         described["message"] = "is not a field here"
         described["fix"] = "remove it or correct its spelling; GET /docs lists the fields"
     elif kind == "missing":
         described["message"] = "is required"
         described["fix"] = "add it"
+    described.setdefault("fix", "correct this field; GET /docs shows what it accepts")
     return described
 
 

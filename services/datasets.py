@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import UserDataset
@@ -71,11 +72,12 @@ def known_names(session: Session) -> list[str]:
 
 def create(session: Session, store: LocalArtifactStore, upload: Upload) -> UserDataset:
     """Store an upload's rows in the artifact store and its description in the database."""
+    taken = Conflict(
+        f"a data set named {upload.name!r} already exists",
+        fix="choose another name (data set names are unique)",
+    )
     if find_uploaded(session, upload.name) is not None:
-        raise Conflict(
-            f"a data set named {upload.name!r} already exists",
-            fix="choose another name (data set names are unique)",
-        )
+        raise taken
     row = UserDataset(
         name=upload.name,
         task=upload.task,
@@ -87,7 +89,10 @@ def create(session: Session, store: LocalArtifactStore, upload: Upload) -> UserD
         data_key="",
     )
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same name, uploaded at the same moment
+        raise taken from None
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.npz"
         user_data.save(path, upload.x, upload.y)

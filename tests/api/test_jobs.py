@@ -65,6 +65,11 @@ def test_a_bad_layer_is_named_by_its_position(client: TestClient):
     }
     errors = client.post("/v1/jobs", json=spec).json()["errors"]
     assert errors[0]["field"] == "model.layers[1].units"
+    assert (errors[0]["found"], errors[0]["allowed"], errors[0]["fix"]) == (
+        -1,
+        ">= 1",
+        "use a value >= 1",
+    )
 
 
 def test_a_spec_that_cannot_train_is_refused_with_a_fix(client: TestClient):
