@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import UserDataset
-from services.artifacts import LocalArtifactStore
+from services.artifacts import ArtifactStore
 from services.dataset_uploads import Upload
 from services.errors import Conflict, NotFound
 from training import user_data
@@ -70,7 +70,7 @@ def known_names(session: Session) -> list[str]:
     return [*DATASETS, *session.scalars(select(UserDataset.name).order_by(UserDataset.name))]
 
 
-def create(session: Session, store: LocalArtifactStore, upload: Upload) -> UserDataset:
+def create(session: Session, store: ArtifactStore, upload: Upload) -> UserDataset:
     """Store an upload's rows in the artifact store and its description in the database."""
     taken = Conflict(
         f"a data set named {upload.name!r} already exists",
@@ -101,9 +101,7 @@ def create(session: Session, store: LocalArtifactStore, upload: Upload) -> UserD
     return row
 
 
-def source(
-    session: Session, store: LocalArtifactStore, name_or_id: str
-) -> user_data.UserData | None:
+def source(session: Session, store: ArtifactStore, name_or_id: str) -> user_data.UserData | None:
     """An uploaded data set's description and file for the worker; None for a built-in one."""
     if name_or_id in DATASETS:
         return None
