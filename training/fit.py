@@ -18,10 +18,10 @@ import numpy as np
 
 from training.augmentation import with_augmentation
 from training.builders import build_model, compile_model
-from training.callbacks import early_stopping_outcome, option_callbacks
 from training.data_info import DataInfo, builtin_info
 from training.datasets import DatasetError
 from training.limits import NO_LIMITS
+from training.option_callbacks import early_stopping_outcome, option_callbacks
 from training.prepare import Prepared, prepare
 from training.reproducibility import seed_everything
 from training.resolve import Resolution, resolve
@@ -114,8 +114,8 @@ def _data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:
 def _final_metrics(result: TrainResult, stopping: dict[str, float]) -> dict[str, float]:
     """The last epoch's metrics, or the best epoch's when early stopping restored its weights."""
     row = result.history[-1]
-    if "best_epoch" in stopping:
-        row = result.history[int(stopping["best_epoch"])]
+    if "restored_epoch" in stopping:
+        row = result.history[int(stopping["restored_epoch"])]
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "seconds")}
     return {**metrics, **stopping}
 

@@ -29,7 +29,7 @@ class JobPublic(BaseModel):
     error: str | None = Field(description="Why the job failed, when it did.")
     final_metrics: dict[str, float] | None = Field(
         description="The last epoch's metrics (the best epoch's when early stopping restored "
-        "it, with best_epoch and stopped_epoch), and test_* scores when the test split was "
+        "it, with restored_epoch and stopped_epoch), and test_* scores when the test split was "
         "held out of validation."
     )
     model_id: str | None = Field(description="The trained model's id, once the job succeeded.")

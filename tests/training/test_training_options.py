@@ -70,7 +70,7 @@ def test_early_stopping_stops_and_restores_the_best_epoch():
     result = train(mnist_spec(epochs=10, early_stopping=stop), DATA, quiet)
     assert [row["epoch"] for row in result.history] == [0, 1, 2]
     assert result.final_metrics["stopped_epoch"] == 2
-    assert result.final_metrics["best_epoch"] == 1
+    assert result.final_metrics["restored_epoch"] == 1
     assert result.final_metrics["loss"] == result.history[1]["loss"]
 
 

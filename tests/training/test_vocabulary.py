@@ -24,7 +24,7 @@ keras = pytest.importorskip("keras")
 
 from training.augmentation import with_augmentation  # noqa: E402
 from training.builders import build_model, compile_model, layer_name  # noqa: E402
-from training.callbacks import option_callbacks  # noqa: E402
+from training.option_callbacks import option_callbacks  # noqa: E402
 from training.prepare import encode_labels  # noqa: E402
 from training.reproducibility import seed_everything  # noqa: E402
 

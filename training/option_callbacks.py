@@ -42,6 +42,6 @@ def early_stopping_outcome(callbacks: list[keras.callbacks.Callback]) -> dict[st
             if callback.stopped_epoch > 0:
                 outcome["stopped_epoch"] = float(callback.stopped_epoch + 1)
             if callback.restore_best_weights and callback.best_weights is not None:
-                outcome["best_epoch"] = float(callback.best_epoch + 1)
+                outcome["restored_epoch"] = float(callback.best_epoch + 1)
             return outcome
     return {}
