@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     port: int = 8000
     max_instances_per_request: int = Field(default=10_000, ge=1)
     model_cache_size: int = Field(default=8, ge=1, description="ONNX sessions kept in memory.")
+    overfitting_patience: int = Field(
+        default=2,
+        ge=1,
+        description="Epochs of rising val_loss, while loss falls, that flag overfitting.",
+    )
+    events_poll_seconds: float = Field(
+        default=0.2, gt=0, le=5, description="How often an event stream looks for new events."
+    )
     # Caps on one job's spec, checked at submission.
     max_layers: int = Field(default=64, ge=1, description="Most layers in a job's model.")
     max_params: int = Field(default=10_000_000, ge=1, description="Most parameters in a model.")

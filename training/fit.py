@@ -18,6 +18,7 @@ import numpy as np
 
 from training.augmentation import with_augmentation
 from training.builders import build_model, compile_model
+from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
 from training.data_info import DataInfo, builtin_info
 from training.datasets import DatasetError
 from training.limits import NO_LIMITS
@@ -41,6 +42,7 @@ class TrainResult:
     final_metrics: dict[str, float] = field(default_factory=dict)
     sample: np.ndarray | None = None  # a few real inputs for checking the export
     resolution: Resolution | None = None
+    stopped: bool = False  # should_stop() ended the fit early; the history has whole epochs only
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -60,7 +62,13 @@ class _EpochReporter(keras.callbacks.Callback):
 
 
 def train(
-    spec: JobSpec, data_dir: Path, on_epoch: EpochCallback, *, user_data: UserData | None = None
+    spec: JobSpec,
+    data_dir: Path,
+    on_epoch: EpochCallback,
+    *,
+    user_data: UserData | None = None,
+    should_stop: StopCheck | None = None,
+    on_batch: BatchCallback | None = None,
 ) -> TrainResult:
     """Train a spec: built-in data sets are read from ``data_dir``, uploaded ones from
     ``user_data``. A validated spec is resolved again here (caps were checked at submission)."""
@@ -84,19 +92,27 @@ def train(
     _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
 
     callbacks = option_callbacks(resolution.spec)
-    trainer.fit(
-        data.x_train,
-        data.y_train,
-        batch_size=spec.batch_size,
-        epochs=spec.epochs,
-        validation_data=validation,
-        validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
-        shuffle=spec.shuffle,
-        callbacks=[*callbacks, _EpochReporter(on_epoch, result)],
-        verbose=0,
-    )
+    try:
+        trainer.fit(
+            data.x_train,
+            data.y_train,
+            batch_size=spec.batch_size,
+            epochs=spec.epochs,
+            validation_data=validation,
+            validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
+            shuffle=spec.shuffle,
+            callbacks=[
+                *callbacks,
+                _EpochReporter(on_epoch, result),
+                *control_callbacks(should_stop, on_batch),
+            ],
+            verbose=0,
+        )
+    except TrainingStopped:
+        result.stopped = True
     result.final_metrics = _final_metrics(result, early_stopping_outcome(callbacks))
-    result.final_metrics.update(_test_scores(trainer, data))
+    if not result.stopped:  # asked to stop: no further evaluation
+        result.final_metrics.update(_test_scores(trainer, data))
     return result
 
 
