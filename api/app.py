@@ -6,7 +6,7 @@ from sqlalchemy.orm import sessionmaker
 
 import descent
 from api import errors
-from api.routes import datasets, health, jobs, models
+from api.routes import batches, datasets, health, jobs, models
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import get_engine
 from services.artifacts import LocalArtifactStore
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifacts = LocalArtifactStore(settings.resolved_artifacts_dir)
     app.state.model_cache = SessionCache(settings.model_cache_size)
     errors.install(app)
-    for module in (health, jobs, models, datasets):
+    for module in (health, jobs, batches, models, datasets):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

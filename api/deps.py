@@ -7,8 +7,8 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from descent.settings import Settings
-from models import Job, TrainedModel
-from services import jobs, models
+from models import Batch, Job, TrainedModel
+from services import batches, jobs, models
 from services.artifacts import LocalArtifactStore
 from serving.sessions import SessionCache
 
@@ -54,3 +54,10 @@ def load_model(model_id: str, session: SessionDep) -> TrainedModel:
 
 JobDep = Annotated[Job, Depends(load_job)]
 ModelDep = Annotated[TrainedModel, Depends(load_model)]
+
+
+def load_batch(batch_id: str, session: SessionDep) -> Batch:
+    return batches.get(session, batch_id)
+
+
+BatchDep = Annotated[Batch, Depends(load_batch)]

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, UTCDateTime, utcnow
@@ -44,6 +44,11 @@ class Job(TimestampMixin, Base):
     final_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the job was submitted as part of a batch; its place in the batch's order.
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("batch.id", ondelete="SET NULL"), index=True
+    )
+    batch_index: Mapped[int | None] = mapped_column(Integer)
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

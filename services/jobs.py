@@ -17,6 +17,13 @@ from training.spec import JobSpec
 
 def submit(session: Session, spec: JobSpec) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
+    job = create(session, spec)
+    enqueue_after_commit(session, job.id)
+    return job
+
+
+def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
+    """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
     now = utcnow()
     job = Job(
         name=spec.name,
@@ -25,10 +32,10 @@ def submit(session: Session, spec: JobSpec) -> Job:
         created_at=now,
         updated_at=now,
         transitions=[JobTransition(status=JobStatus.queued, at=now)],
+        **columns,
     )
     session.add(job)
     session.flush()
-    enqueue_after_commit(session, job.id)
     return job
 
 
@@ -87,3 +94,20 @@ def succeed(session: Session, job_id: str, final_metrics: dict[str, float]) -> J
 
 def fail(session: Session, job_id: str, error: str) -> Job:
     return _finish(session, job_id, JobStatus.failed, error=error)
+
+
+def cancel_queued(session: Session, job_ids: Sequence[str]) -> list[str]:
+    """Cancel those of the jobs that are still queued, at once; the ids that were cancelled."""
+    now = utcnow()
+    cancelled = []
+    for job_id in job_ids:
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued)
+            .values(status=JobStatus.cancelled, finished_at=now, updated_at=now)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            session.add(JobTransition(job_id=job_id, status=JobStatus.cancelled, at=now))
+            cancelled.append(job_id)
+    session.flush()
+    return cancelled

@@ -18,6 +18,7 @@ def to_public(job: Job) -> JobPublic:
         error=job.error,
         final_metrics=job.final_metrics,
         model_id=job.id if job.status == JobStatus.succeeded else None,
+        batch_id=job.batch_id,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,

@@ -22,6 +22,7 @@ class JobPublic(BaseModel):
     error: str | None = Field(description="Why the job failed, when it did.")
     final_metrics: dict[str, float] | None = Field(description="The last epoch's metrics.")
     model_id: str | None = Field(description="The trained model's id, once the job succeeded.")
+    batch_id: str | None = Field(default=None, description="The batch it was submitted in.")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
