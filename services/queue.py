@@ -38,6 +38,10 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
     )
+    if app.conf.broker_url.startswith("sqla+sqlite"):
+        # Workers send messages too (a batch's next job), while their parent polls and acks:
+        # wait for SQLite's lock like the database does, instead of losing the message.
+        app.conf.broker_transport_options = {"connect_args": {"timeout": 30}}
     return app
 
 

@@ -90,7 +90,7 @@ def follow(client: Client, batch: Batch, metric: str | None) -> Batch:
                     line += f", best {batch.metric} {number(row.value)} at epoch {row.epoch}"
                 if job.error:
                     line += f": {job.error}"
-                live.console.print(line, soft_wrap=True)
+                live.console.print(line)
             live.update(render.batch_table(batch))
     return batch
 

@@ -14,8 +14,8 @@ from rich.console import Console
 
 from descent.client import DEFAULT_URL, ApiError, Client
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 UrlOption = Annotated[
     str, typer.Option("--url", envvar="DESCENT_URL", help="The Descent server.", show_default=True)

@@ -60,13 +60,15 @@ def follow(client: Client, job: Job, source: JobSource = poll_job) -> Job:
             job, epochs = update.job, update.epochs
             if job.status != status:
                 status = job.status
-                progress.console.print(f"status: {render.status(status)}", soft_wrap=True)
+                progress.console.print(f"status: {render.status(status)}")
             for epoch in epochs[printed:]:
-                progress.console.print(render.epoch_line(epoch, job.epochs), soft_wrap=True)
+                progress.console.print(render.epoch_line(epoch, job.epochs))
             printed = len(epochs)
             done = max((e.epoch for e in epochs), default=0)
             progress.update(task, completed=done, description=render.status(status))
     console.print(render.job_summary(job, epochs))
+    if job.model_id:
+        console.print(f"predict with: descent predict {job.model_id} image.png")
     return job
 
 

@@ -57,15 +57,15 @@ def job_summary(job: Job, epochs: list[Epoch]) -> Table:
     for name, value in (job.final_metrics or {}).items():
         table.add_row(f"final {name}", number(value))
     if job.model_id:
-        table.add_row("model", f"{job.model_id}  (descent predict {job.model_id} image.png)")
+        table.add_row("model", job.model_id)
     return table
 
 
 def jobs_table(jobs: list[Job], total: int) -> Table:
     table = Table(title=f"{len(jobs)} of {total} jobs, newest first", title_justify="left")
-    table.add_column("id", no_wrap=True)
-    table.add_column("name", overflow="fold", ratio=1)
-    for column in ("status", "epochs", "val_acc", "created", "batch"):
+    table.add_column("id", no_wrap=True, min_width=32)
+    table.add_column("name", overflow="fold", ratio=1, min_width=8)
+    for column in ("status", "epochs", "val_acc", "created"):
         table.add_column(column, no_wrap=True)
     for job in jobs:
         table.add_row(
@@ -74,8 +74,7 @@ def jobs_table(jobs: list[Job], total: int) -> Table:
             status(job.status),
             str(job.epochs),
             number((job.final_metrics or {}).get("val_accuracy")),
-            job.created_at.strftime("%m-%d %H:%M"),
-            job.batch_id[:8] if job.batch_id else "",
+            job.created_at.strftime("%H:%M"),
         )
     return table
 
