@@ -78,20 +78,21 @@ def follow(client: Client, batch: Batch, metric: str | None) -> Batch:
     """A live table of the batch's jobs; a line is printed whenever a job changes status."""
     statuses = {job.id: job.status for job in batch.jobs}
     with Live(render.batch_table(batch), console=console, transient=True) as live:
-        for batch in poll_batch(client, batch.id, metric=metric):  # noqa: B020
-            best = {row.job_id: row for row in batch.leaderboard}
-            for job in batch.jobs:
+        for current in poll_batch(client, batch.id, metric=metric):
+            best = {row.job_id: row for row in current.leaderboard}
+            for job in current.jobs:
                 if statuses.get(job.id) == job.status:
                     continue
                 statuses[job.id] = job.status
                 line = f"job {job.index} ({render.varied(job.varied) or job.name}): {job.status}"
                 if job.id in best:
                     row = best[job.id]
-                    line += f", best {batch.metric} {number(row.value)} at epoch {row.epoch}"
+                    line += f", best {current.metric} {number(row.value)} at epoch {row.epoch}"
                 if job.error:
                     line += f": {job.error}"
                 live.console.print(line)
-            live.update(render.batch_table(batch))
+            live.update(render.batch_table(current))
+            batch = current
     return batch
 
 
