@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -44,6 +46,9 @@ def serve(
     child = Worker(settings, PROJECT_ROOT) if worker else None
     if child:
         child.start()
+    # uvicorn re-raises SIGTERM once it has shut down; exit through ``finally`` on it, so the
+    # worker is stopped rather than left running without its server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     finally:
