@@ -7,9 +7,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from descent.settings import Settings
-from models import Job, TrainedModel
+from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
-from services import jobs, models
+from services import batches, jobs, models
 from services.artifacts import ArtifactStore
 from serving.sessions import SessionCache
 
@@ -48,3 +48,10 @@ def load_model(model_id: str, session: SessionDep) -> TrainedModel:
 
 JobDep = Annotated[Job, Depends(load_job)]
 ModelDep = Annotated[TrainedModel, Depends(load_model)]
+
+
+def load_batch(batch_id: str, session: SessionDep) -> Batch:
+    return batches.get(session, batch_id)
+
+
+BatchDep = Annotated[Batch, Depends(load_batch)]
