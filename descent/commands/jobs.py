@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from descent.client import ApiError, Client, Job
+from descent.client import Client, Job
 from descent.commands import render
 from descent.commands.common import (
     DEFAULT,
@@ -114,28 +114,11 @@ def cancel(
         if batch:
             found = client.cancel_batch(target_id)
             console.print(render.batch_table(found))
-            if found.counts.get("running"):
-                console.print("running jobs finish; the batch starts no new job")
+            if found.counts.get("cancelling"):
+                console.print("running jobs stop after their current batch; no new job starts")
             return
-        job = cancel_job(client, target_id)
+        job = client.cancel_job(target_id)
     console.print(f"job {job.id}: {render.status(job.status)}")
-
-
-def cancel_job(client: Client, job_id: str) -> Job:
-    try:
-        return client.cancel_job(job_id)
-    except ApiError as error:
-        if error.status not in (404, 405):
-            raise
-        client.get_job(job_id)  # an unknown job raises its own 404 here
-        raise ApiError(
-            error.status,
-            "Cancelling jobs is not supported by this server",
-            f"the server has no POST /v1/jobs/{job_id}/cancel (it answered {error.status} "
-            f"{error.detail!r})",
-            fix="upgrade the server; a batch's queued jobs can be cancelled with "
-            "`descent cancel --batch BATCH_ID`",
-        ) from None
 
 
 def predict(
