@@ -25,7 +25,14 @@ from descent.settings import Settings
 from services import models
 from services.errors import Conflict, NotFound
 from serving.errors import InputError, TooLarge, UnsupportedMediaType
-from serving.inputs import ModelInput, Scale, images_to_batch, instances_to_batch, npy_to_batch
+from serving.inputs import (
+    ModelInput,
+    Scale,
+    array_to_batch,
+    images_to_batch,
+    instances_to_batch,
+    read_npy,
+)
 from serving.predict import check_top_k, predict
 from serving.sessions import ModelCard, ServedModel, gone
 from training.datasets import DATASETS
@@ -148,10 +155,12 @@ def answer_npy(
     model: ServedModel, body: bytes, limit: int, top_k: int | None, scale: Scale | None
 ) -> bytes:
     check_top_k(model.card, top_k)
-    batch = npy_to_batch(body, model.card.input.input_shape, scale or "pixels")
-    if len(batch) > limit:
-        raise too_many_instances(len(batch), limit)
-    return render(model, batch, top_k)
+    array = read_npy(body)
+    if len(array) > limit:
+        raise too_many_instances(len(array), limit)
+    return render(
+        model, array_to_batch(array, model.card.input.input_shape, scale or "pixels"), top_k
+    )
 
 
 def answer_images(model: ServedModel, files: list[bytes], top_k: int | None) -> bytes:

@@ -22,7 +22,7 @@ from serving.errors import InputError
 from serving.images import Background, image_to_pixels
 from training.preprocessing import PIXEL_MAX, scale_pixels
 
-__all__ = ["InputError", "ModelInput", "Scale", "npy_to_batch", "pixels_to_batch"]
+__all__ = ["InputError", "ModelInput", "Scale", "array_to_batch", "pixels_to_batch", "read_npy"]
 
 Scale = Literal["pixels", "unit"]
 RANGES: dict[str, tuple[float, str]] = {
@@ -97,6 +97,11 @@ def array_to_batch(array: np.ndarray, input_shape: tuple[int, ...], scale: Scale
 
 def npy_to_batch(data: bytes, input_shape: tuple[int, ...], scale: Scale) -> np.ndarray:
     """The bytes of an ``.npy`` file (``numpy.save``) holding instances -> float32 batch."""
+    return array_to_batch(read_npy(data), input_shape, scale)
+
+
+def read_npy(data: bytes) -> np.ndarray:
+    """The array in an ``.npy`` file's bytes, without a copy; refuses objects and bad sizes."""
     stream = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(stream)
@@ -118,8 +123,9 @@ def npy_to_batch(data: bytes, input_shape: tuple[int, ...], scale: Scale) -> np.
             f"the .npy header says shape {list(shape)} of {dtype} ({expected:,} bytes) but "
             f"{len(payload):,} bytes follow it; the file is truncated or altered"
         )
-    array = np.frombuffer(payload, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
-    return array_to_batch(array, input_shape, scale)
+    if not shape:
+        raise InputError("the .npy array is a single number; send an array of instances")
+    return np.frombuffer(payload, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
 
 
 def instances_to_batch(instances: list[Any], model: ModelInput, scale: Scale) -> np.ndarray:

@@ -1,0 +1,387 @@
+"""Prediction speed: ONNX Runtime in-process, Descent over HTTP, and the naive Keras endpoint.
+
+A benchmark, not a test. In one run on this machine:
+
+1. starts ``descent serve`` (API + worker) in a fresh state directory and trains the README's
+   classic model through it (dense 512-512-10 on MNIST; ``--limit`` rows, ``--epochs``);
+2. (b, c) loads Descent's API over loopback: single-image latency p50/p99 and requests/s at
+   concurrency 1 and 8, then batches of 1,000 images (JSON and ``.npy``) in images/s;
+3. (a) runs the same ONNX file in this process (``serving.sessions.OnnxModel``, the API's own
+   session settings): one image, and batches of 1,000;
+4. (d) starts the naive baseline (bench/naive_app.py: FastAPI + Keras ``model.predict`` per
+   request) on the downloaded ``.keras`` file and loads it the same way;
+
+then prints every figure and the ratios. The load generator is a minimal HTTP/1.1 keep-alive
+client on raw sockets (one thread per connection), so that as little of the two cores as
+possible goes to generating load; every load phase stops after ``--seconds``.
+
+    .venv/bin/python bench/predict.py [--seconds 5] [--limit 10000] [--epochs 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from serving.sessions import OnnxModel  # noqa: E402
+from training.preprocessing import scale_pixels  # noqa: E402
+
+BATCH = 1_000
+ROUNDS = 3
+SPEC = {
+    "name": "bench-mnist-dense",
+    "dataset": {"name": "mnist", "validation": "test"},
+    "model": {
+        "layers": [
+            {"type": "flatten"},
+            {"type": "dense", "units": 512, "activation": "relu"},
+            {"type": "dense", "units": 512, "activation": "relu"},
+            {"type": "dense", "units": 10, "activation": "softmax"},
+        ]
+    },
+    "loss": "categorical_crossentropy",
+    "optimizer": {"name": "adam", "learning_rate": 0.001},
+    "batch_size": 32,
+    "seed": 0,
+}
+
+
+# --- the load generator -------------------------------------------------------------------
+
+
+def raw_post(port: int, path: str, body: bytes, content_type: str) -> bytes:
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; ``send`` returns (status, body)."""
+
+    LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def send(self, request: bytes) -> tuple[int, bytes]:
+        self.sock.sendall(request)
+        buffer = b""
+        while b"\r\n\r\n" not in buffer:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            buffer += chunk
+        head, _, body = buffer.partition(b"\r\n\r\n")
+        match = self.LENGTH.search(head)
+        length = int(match.group(1)) if match else 0
+        parts = [body]
+        received = len(body)
+        while received < length:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("server closed the connection")
+            parts.append(chunk)
+            received += len(chunk)
+        return int(head[9:12]), b"".join(parts)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@dataclass
+class Load:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile_ms(self, q: float) -> float:
+        return float(np.percentile(self.latencies, q)) * 1e3
+
+
+def load(port: int, request: bytes, concurrency: int, seconds: float, warmup: int = 20) -> Load:
+    """``concurrency`` connections send ``request`` back to back for ``seconds``."""
+    result = Load()
+    lock = threading.Lock()
+    window: list[float] = []
+
+    def begin() -> None:  # runs once, when every connection has warmed up
+        window.append(time.perf_counter())
+
+    barrier = threading.Barrier(concurrency, action=begin)
+
+    def run() -> None:
+        connection = Connection(port)
+        for _ in range(warmup):
+            connection.send(request)
+        barrier.wait()
+        deadline = window[0] + seconds
+        latencies, errors = [], 0
+        while (started := time.perf_counter()) < deadline:
+            status, _ = connection.send(request)
+            latencies.append(time.perf_counter() - started)
+            errors += status != 200
+        connection.close()
+        with lock:
+            result.latencies.extend(latencies)
+            result.errors += errors
+
+    threads = [threading.Thread(target=run) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.perf_counter() - window[0]
+    return result
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], env: dict[str, str], log: Path, health: str) -> subprocess.Popen:
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[2:4]} exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(health, timeout=2).status_code < 500:
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    stop(process)
+    raise RuntimeError(f"{command} did not answer in time:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def train(base: str, limit: int, epochs: int) -> str:
+    spec = {**SPEC, "epochs": epochs, "dataset": {**SPEC["dataset"], "limit": limit}}
+    job = httpx.post(f"{base}/v1/jobs", json=spec, timeout=30).json()
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        job = httpx.get(f"{base}/v1/jobs/{job['id']}", timeout=30).json()
+        if job["status"] == "succeeded":
+            return job["model_id"]
+        if job["status"] in ("failed", "cancelled"):
+            raise RuntimeError(f"the benchmark's training job {job['status']}: {job['error']}")
+        time.sleep(0.5)
+    raise RuntimeError("the benchmark's training job did not finish in 15 minutes")
+
+
+def download(base: str, model_id: str, file_format: str, folder: Path) -> Path:
+    target = folder / f"model.{file_format}"
+    response = httpx.get(f"{base}/v1/models/{model_id}/download?format={file_format}", timeout=60)
+    response.raise_for_status()
+    target.write_bytes(response.content)
+    return target
+
+
+# --- measurements ---------------------------------------------------------------------------
+
+
+def json_body(images: np.ndarray) -> bytes:
+    return json.dumps({"instances": images.tolist()}).encode()
+
+
+def npy_body(images: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, images)
+    return buffer.getvalue()
+
+
+def single_image(port: int, path: str, images: np.ndarray, seconds: float) -> dict[str, float]:
+    request = raw_post(port, path, json_body(images[:1]), "application/json")
+    figures = {}
+    for concurrency in (1, 8):
+        result = load(port, request, concurrency, seconds)
+        if result.errors:
+            raise RuntimeError(f"{result.errors} requests failed at concurrency {concurrency}")
+        figures[f"c{concurrency}_p50_ms"] = result.percentile_ms(50)
+        figures[f"c{concurrency}_p99_ms"] = result.percentile_ms(99)
+        figures[f"c{concurrency}_per_s"] = result.rate
+    return figures
+
+
+def http_batches(port: int, request: bytes, seconds: float) -> float:
+    """Images/s answering batches of ``BATCH`` images one request after another."""
+    result = load(port, request, 1, seconds, warmup=1)
+    if result.errors:
+        raise RuntimeError(f"{result.errors} batch requests failed")
+    return result.rate * BATCH
+
+
+def onnx_batches(model: OnnxModel, batch: np.ndarray, seconds: float) -> float:
+    runs, started = 0, time.perf_counter()
+    while runs < 3 or time.perf_counter() - started < seconds:
+        model.run(batch)
+        runs += 1
+    return runs * BATCH / (time.perf_counter() - started)
+
+
+def onnx_one_image_ms(model: OnnxModel, image: np.ndarray, seconds: float) -> float:
+    timings: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        model.run(image)
+        timings.append(time.perf_counter() - started)
+    return float(np.percentile(timings, 50)) * 1e3
+
+
+def batches(port: int, path: str, onnx_path: Path, images: np.ndarray, seconds: float) -> dict:
+    """In-process and HTTP batches measured in alternating rounds, so that both see the same
+    background load on a shared machine; the median round of each is kept."""
+    model = OnnxModel(onnx_path)  # the API's own session settings
+    batch = scale_pixels(images[:BATCH], (28, 28, 1))
+    json_request = raw_post(port, path, json_body(images[:BATCH]), "application/json")
+    npy_request = raw_post(port, path, npy_body(images[:BATCH]), "application/x-npy")
+    rounds: dict[str, list[float]] = {"onnx": [], "npy": [], "json": []}
+    for _ in range(ROUNDS):
+        rounds["onnx"].append(onnx_batches(model, batch, seconds / ROUNDS))
+        rounds["npy"].append(http_batches(port, npy_request, seconds / ROUNDS))
+        rounds["json"].append(http_batches(port, json_request, seconds / ROUNDS))
+    figures = {f"batch_{k}_images_per_s": float(np.median(v)) for k, v in rounds.items()}
+    figures["onnx_one_p50_ms"] = onnx_one_image_ms(model, batch[:1], seconds)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each load phase")
+    parser.add_argument("--limit", type=int, default=10_000, help="MNIST rows to train on")
+    parser.add_argument("--epochs", type=int, default=1)
+    args = parser.parse_args()
+
+    with np.load(ROOT / "data" / "mnist.npz") as data:
+        images = data["x_test"][:BATCH]
+    print(f"cores: {os.cpu_count()}  load average at start: {os.getloadavg()[0]:.2f}")
+    folder = Path(tempfile.mkdtemp(prefix="descent-bench-"))
+    try:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [sys.executable, "-m", "descent.cli", "serve", "--port", str(port)]
+        env = clean_env() | {"DESCENT_ACCESS_LOG": "false"}
+        service = start(command + ["--home", str(folder / "home")], env, folder / "serve.log",
+                        f"{base}/healthz")  # fmt: skip
+        try:
+            print(f"training {SPEC['name']} ({args.limit:,} rows, {args.epochs} epoch(s)) ...")
+            model_id = train(base, args.limit, args.epochs)
+            onnx_path = download(base, model_id, "onnx", folder)
+            keras_path = download(base, model_id, "keras", folder)
+            path = f"/v1/models/{model_id}/predict"
+            print("measuring Descent over HTTP (access log off) and ONNX Runtime in-process ...")
+            ours = single_image(port, path, images, args.seconds)
+            ours |= batches(port, path, onnx_path, images, args.seconds)
+        finally:
+            stop(service)
+
+        print("measuring the naive Keras endpoint ...")
+        naive_port = free_port()
+        naive = start(
+            [sys.executable, "-m", "uvicorn", "naive_app:app", "--app-dir", "bench"]
+            + ["--port", str(naive_port), "--log-level", "warning"],
+            clean_env() | {"NAIVE_MODEL": str(keras_path)},
+            folder / "naive.log",
+            f"http://127.0.0.1:{naive_port}/docs",
+        )
+        try:
+            baseline = single_image(naive_port, "/predict", images, args.seconds)
+            json_request = raw_post(naive_port, "/predict", json_body(images), "application/json")
+            rate = http_batches(naive_port, json_request, args.seconds)
+            baseline["batch_json_images_per_s"] = rate
+        finally:
+            stop(naive)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    report(ours, baseline)
+
+
+def report(ours: dict, naive: dict) -> None:
+    print(f"\nload average at end: {os.getloadavg()[0]:.2f}\n")
+    onnx = ours["batch_onnx_images_per_s"]
+    print("(a) ONNX Runtime in-process")
+    print(f"    one image: p50 {ours['onnx_one_p50_ms']:.3f} ms")
+    print(f"    batches of {BATCH:,}: {onnx:,.0f} images/s")
+    for name, figures in (("(b) Descent over HTTP", ours), ("(d) naive Keras endpoint", naive)):
+        print(name)
+        for c in (1, 8):
+            print(
+                f"    one image, concurrency {c}: p50 {figures[f'c{c}_p50_ms']:.3f} ms, "
+                f"p99 {figures[f'c{c}_p99_ms']:.3f} ms, {figures[f'c{c}_per_s']:,.0f} req/s"
+            )
+        if name.startswith("(d)"):
+            rate = figures["batch_json_images_per_s"]
+            print(f"    batches of {BATCH:,} (JSON): {rate:,.0f} images/s")
+    print("(c) Descent over HTTP, batches of 1,000")
+    for form in ("npy", "json"):
+        print(f"    {form}: {ours[f'batch_{form}_images_per_s']:,.0f} images/s")
+
+    def ratio(label: str, value: float, target: float | None, higher: bool = True) -> None:
+        verdict = ""
+        if target is not None:
+            verdict = "met" if (value >= target if higher else value <= target) else "MISSED"
+        print(f"    {label:<58} {value:9,.2f}  {verdict}")
+
+    print("\nfigures against the targets")
+    ratio("single-image p50 at concurrency 1, ms (≤ 2)", ours["c1_p50_ms"], 2, higher=False)
+    ratio("req/s at concurrency 8 (≥ 1,000)", ours["c8_per_s"], 1000)
+    ratio("HTTP batch .npy ÷ in-process (≥ 0.70)", ours["batch_npy_images_per_s"] / onnx, 0.7)
+    ratio("HTTP batch JSON ÷ in-process", ours["batch_json_images_per_s"] / onnx, 0.7)
+    for c in (1, 8):
+        ratio(f"ours ÷ naive, req/s at concurrency {c} (≥ 30)",
+              ours[f"c{c}_per_s"] / naive[f"c{c}_per_s"], 30)  # fmt: skip
+    latency = naive["c1_p50_ms"] / ours["c1_p50_ms"]
+    ratio("naive ÷ ours, single-image p50 latency (≥ 30)", latency, 30)
+    ratio("ours ÷ naive, JSON batches of 1,000, images/s",
+          ours["batch_json_images_per_s"] / naive["batch_json_images_per_s"], None)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
