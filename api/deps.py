@@ -64,6 +64,3 @@ async def load_served_model(model_id: str, request: Request) -> ServedModel:
         describe = partial(describe_model, request.app, model_id)
         model = await run_in_threadpool(cache.load, model_id, describe)
     return model
-
-
-ServedModelDep = Annotated[ServedModel, Depends(load_served_model)]
