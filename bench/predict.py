@@ -2,18 +2,20 @@
 
 A benchmark, not a test. In one run on this machine:
 
-1. starts ``descent serve`` (API + worker) in a fresh state directory and trains the README's
-   classic model through it (dense 512-512-10 on MNIST; ``--limit`` rows, ``--epochs``);
-2. (b, c) loads Descent's API over loopback: single-image latency p50/p99 and requests/s at
-   concurrency 1 and 8, then batches of 1,000 images (JSON and ``.npy``) in images/s;
-3. (a) runs the same ONNX file in this process (``serving.sessions.OnnxModel``, the API's own
-   session settings): one image, and batches of 1,000;
-4. (d) starts the naive baseline (bench/naive_app.py: FastAPI + Keras ``model.predict`` per
-   request) on the downloaded ``.keras`` file and loads it the same way;
+1. starts ``descent serve`` (API + worker, access log off) in a fresh state directory and
+   trains the README's classic model through it (dense 512-512-10 on MNIST; ``--limit`` rows,
+   ``--epochs``);
+2. (b) single images over loopback: latency p50/p99 and requests/s at concurrency 1 and 8;
+3. (a, c) batches of 1,000 images, in alternating rounds so that both see the same background
+   load: ONNX Runtime in this process (``serving.sessions.OnnxModel``, the API's own session
+   settings) and Descent over HTTP (JSON and ``.npy``); then one image in-process;
+4. (d) the naive baseline (bench/naive_app.py: FastAPI + Keras ``model.predict`` per request)
+   on the downloaded ``.keras`` file, loaded the same way;
 
-then prints every figure and the ratios. The load generator is a minimal HTTP/1.1 keep-alive
-client on raw sockets (one thread per connection), so that as little of the two cores as
-possible goes to generating load; every load phase stops after ``--seconds``.
+then prints every figure and the ratios. Besides wall-clock rates it reads the server's CPU
+time per request from /proc, which says what the code costs whatever else shares the machine.
+The load generator (bench/loadgen.py) is a keep-alive HTTP/1.1 client on raw sockets; every
+load phase stops by itself after ``--seconds``.
 
     .venv/bin/python bench/predict.py [--seconds 5] [--limit 10000] [--epochs 1]
 """
@@ -24,15 +26,12 @@ import argparse
 import io
 import json
 import os
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -41,6 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.loadgen import load, raw_post  # noqa: E402
 from serving.sessions import OnnxModel  # noqa: E402
 from training.preprocessing import scale_pixels  # noqa: E402
 
@@ -62,120 +62,6 @@ SPEC = {
     "batch_size": 32,
     "seed": 0,
 }
-
-
-# --- the load generator -------------------------------------------------------------------
-
-
-def raw_post(port: int, path: str, body: bytes, content_type: str) -> bytes:
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection; ``send`` returns (status, body)."""
-
-    LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def send(self, request: bytes) -> tuple[int, bytes]:
-        self.sock.sendall(request)
-        buffer = b""
-        while b"\r\n\r\n" not in buffer:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            buffer += chunk
-        head, _, body = buffer.partition(b"\r\n\r\n")
-        match = self.LENGTH.search(head)
-        length = int(match.group(1)) if match else 0
-        parts = [body]
-        received = len(body)
-        while received < length:
-            chunk = self.sock.recv(1 << 20)
-            if not chunk:
-                raise ConnectionError("server closed the connection")
-            parts.append(chunk)
-            received += len(chunk)
-        return int(head[9:12]), b"".join(parts)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-@dataclass
-class Load:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-    server_cpu: float = 0.0  # CPU seconds the server process spent in the window
-
-    @property
-    def server_cpu_ms(self) -> float:
-        """Server CPU time per request: what the server's code costs, whatever else runs."""
-        return self.server_cpu / len(self.latencies) * 1e3
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile_ms(self, q: float) -> float:
-        return float(np.percentile(self.latencies, q)) * 1e3
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of process ``pid`` (all its threads) so far; 0 without one."""
-    if pid is None:
-        return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def load(
-    port: int, request: bytes, concurrency: int, seconds: float, warmup: int = 20, pid=None
-) -> Load:
-    """``concurrency`` connections send ``request`` back to back for ``seconds``; with the
-    server's ``pid``, its CPU time over the same window is measured too."""
-    result = Load()
-    lock = threading.Lock()
-    window: list[float] = []
-
-    def begin() -> None:  # runs once, when every connection has warmed up
-        result.server_cpu = -cpu_seconds(pid)
-        window.append(time.perf_counter())
-
-    barrier = threading.Barrier(concurrency, action=begin)
-
-    def run() -> None:
-        connection = Connection(port)
-        for _ in range(warmup):
-            connection.send(request)
-        barrier.wait()
-        deadline = window[0] + seconds
-        latencies, errors = [], 0
-        while (started := time.perf_counter()) < deadline:
-            status, _ = connection.send(request)
-            latencies.append(time.perf_counter() - started)
-            errors += status != 200
-        connection.close()
-        with lock:
-            result.latencies.extend(latencies)
-            result.errors += errors
-
-    threads = [threading.Thread(target=run) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.seconds = time.perf_counter() - window[0]
-    result.server_cpu += cpu_seconds(pid)
-    return result
 
 
 # --- processes ------------------------------------------------------------------------------

@@ -63,16 +63,10 @@ def pixels_to_batch(
 def array_to_batch(array: np.ndarray, input_shape: tuple[int, ...], scale: Scale) -> np.ndarray:
     """A numeric array of instances (first axis) -> float32 batch, after checking it."""
     size = math.prod(input_shape)
-    if (
-        array.ndim < 2
-        or math.prod(array.shape[1:]) != size
-        or array.shape[1]
-        not in (
-            input_shape[0],
-            size,
-        )
-    ):
-        got = list(array.shape[1:]) if array.ndim >= 2 else "a single number"
+    per_instance = array.shape[1:]
+    accepted = (input_shape[0], size)  # nested rows (H×W...) or one flat row per instance
+    if not per_instance or math.prod(per_instance) != size or per_instance[0] not in accepted:
+        got = list(per_instance) if per_instance else "a single number"
         raise InputError(f"instances have shape {got} each; {_expected(input_shape, scale)}")
     if array.shape[0] == 0:
         raise InputError("instances is empty; send at least one image")
@@ -177,8 +171,8 @@ def _b64_bytes(instance: dict[str, Any]) -> bytes:
 
 
 def _expected(input_shape: tuple[int, ...], scale: Scale) -> str:
+    size, values = math.prod(input_shape), RANGES[scale][1]
+    if len(input_shape) < 2:
+        return f"each instance must be a list of {size} {values}"
     height, width = input_shape[0], input_shape[1]
-    return (
-        f"each instance must be a {height}×{width} nested list or a flat list of "
-        f"{math.prod(input_shape)} {RANGES[scale][1]}"
-    )
+    return f"each instance must be a {height}×{width} nested list or a flat list of {size} {values}"
