@@ -65,7 +65,12 @@ def describe_model(app: FastAPI, model_id: str) -> ModelCard:
             id=row.id,
             task=row.task,
             class_names=tuple(row.class_names),
-            input=ModelInput(tuple(row.input_shape), background, settings.max_image_pixels),
+            input=ModelInput(
+                tuple(row.input_shape),
+                background,
+                settings.max_image_pixels,
+                settings.max_request_pixels,
+            ),
             scaling=row.scaling,
             onnx_path=path,
         )

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         le=89_000_000,  # Pillow's own decompression-bomb threshold; ours must be the tighter one
         description="Largest image accepted for prediction, in pixels (width × height).",
     )
+    max_request_pixels: int = Field(
+        default=200_000_000,
+        ge=1,
+        description="Most pixels the images of one prediction request may hold in all.",
+    )
     model_cache_size: int = Field(default=8, ge=1, description="ONNX sessions kept in memory.")
     access_log: bool = Field(
         default=True,

@@ -30,7 +30,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps
 
-from serving.errors import InputError
+from serving.errors import InputError, TooLarge
 
 Background = Literal["dark", "any"]
 
@@ -41,8 +41,29 @@ MNIST_BOX = 20 / 28  # MNIST digits fit a 20×20 box inside the 28×28 field
 DRAFT_FACTOR = 8  # decode large JPEGs at no less than 8× the model's input size
 
 
+class PixelBudget:
+    """The pixels one request may decode in all, so that many images cannot add up to a bomb."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.left = total
+
+    def spend(self, pixels: int) -> None:
+        if pixels > self.left:
+            raise TooLarge(
+                f"the request's images hold more than {self.total:,} pixels in all; at most "
+                f"{self.total:,} are decoded per request (DESCENT_MAX_REQUEST_PIXELS)",
+                fix="send fewer or smaller images per request",
+            )
+        self.left -= pixels
+
+
 def image_to_pixels(
-    data: bytes, input_shape: tuple[int, ...], background: Background, max_pixels: int
+    data: bytes,
+    input_shape: tuple[int, ...],
+    background: Background,
+    max_pixels: int,
+    budget: PixelBudget | None = None,
 ) -> np.ndarray:
     """Image file bytes -> uint8 pixels of shape (height, width), ready for ``scale_pixels``."""
     height, width = input_shape[0], input_shape[1]
@@ -51,7 +72,8 @@ def image_to_pixels(
             f"this model takes {input_shape[2]}-channel input; image files are converted to "
             "grayscale, so send its instances as pixel arrays instead"
         )
-    image = decode(data, max_pixels, draft_size=(width * DRAFT_FACTOR, height * DRAFT_FACTOR))
+    draft_size = (width * DRAFT_FACTOR, height * DRAFT_FACTOR)
+    image = decode(data, max_pixels, draft_size, budget)
     gray = grayscale(image)
     if background == "dark":
         if np.median(border(gray)) > LIGHT:
@@ -63,7 +85,9 @@ def image_to_pixels(
     return np.clip(np.rint(gray), 0, 255).astype(np.uint8)
 
 
-def decode(data: bytes, max_pixels: int, draft_size: tuple[int, int]) -> Image.Image:
+def decode(
+    data: bytes, max_pixels: int, draft_size: tuple[int, int], budget: PixelBudget | None = None
+) -> Image.Image:
     """Decoded first frame, EXIF orientation applied; refuses non-images and oversized ones."""
     if not data:
         raise InputError("the image is empty (0 bytes); send a PNG, JPEG, GIF, BMP or WebP file")
@@ -85,6 +109,8 @@ def decode(data: bytes, max_pixels: int, draft_size: tuple[int, int]) -> Image.I
             f"the image is {width}×{height} = {width * height:,} pixels; at most "
             f"{max_pixels:,} are accepted (DESCENT_MAX_IMAGE_PIXELS): send a smaller image"
         )
+    if budget is not None:
+        budget.spend(width * height)
     try:
         image.draft("L", draft_size)  # JPEG only: decode at 1/2, 1/4 or 1/8 scale
         image.load()

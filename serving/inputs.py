@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from serving.errors import InputError
-from serving.images import Background, image_to_pixels
+from serving.images import Background, PixelBudget, image_to_pixels
 from training.preprocessing import PIXEL_MAX, scale_pixels
 
 __all__ = ["InputError", "ModelInput", "Scale", "array_to_batch", "pixels_to_batch", "read_npy"]
@@ -43,6 +43,7 @@ class ModelInput:
     input_shape: tuple[int, ...]
     background: Background = "any"
     max_image_pixels: int = 40_000_000
+    max_request_pixels: int = 200_000_000
 
 
 def pixels_to_batch(
@@ -126,11 +127,11 @@ def instances_to_batch(instances: list[Any], model: ModelInput, scale: Scale) ->
     """JSON instances, pixel rows and ``{"b64": ...}`` images mixed freely -> one batch."""
     if not any(isinstance(instance, dict) for instance in instances):
         return pixels_to_batch(instances, model.input_shape, scale)
-    parts = []
+    parts, budget = [], PixelBudget(model.max_request_pixels)
     for index, instance in enumerate(instances):
         try:
             if isinstance(instance, dict):
-                parts.append(image_to_batch(_b64_bytes(instance), model))
+                parts.append(image_to_batch(_b64_bytes(instance), model, budget))
             else:
                 parts.append(pixels_to_batch([instance], model.input_shape, scale))
         except InputError as exc:
@@ -141,17 +142,19 @@ def instances_to_batch(instances: list[Any], model: ModelInput, scale: Scale) ->
 def images_to_batch(files: list[bytes], model: ModelInput) -> np.ndarray:
     if not files:
         raise InputError("no image files in the form; attach at least one image file")
-    parts = []
+    parts, budget = [], PixelBudget(model.max_request_pixels)
     for index, data in enumerate(files):
         try:
-            parts.append(image_to_batch(data, model))
+            parts.append(image_to_batch(data, model, budget))
         except InputError as exc:
             raise InputError(f"file {index + 1} of {len(files)}: {exc}", fix=exc.fix) from None
     return np.concatenate(parts)
 
 
-def image_to_batch(data: bytes, model: ModelInput) -> np.ndarray:
-    pixels = image_to_pixels(data, model.input_shape, model.background, model.max_image_pixels)
+def image_to_batch(data: bytes, model: ModelInput, budget: PixelBudget) -> np.ndarray:
+    pixels = image_to_pixels(
+        data, model.input_shape, model.background, model.max_image_pixels, budget
+    )
     return scale_pixels(pixels[None], model.input_shape)
 
 

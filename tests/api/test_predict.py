@@ -57,9 +57,10 @@ def model_id(client: TestClient, tmp_path: Path) -> str:
 
 @pytest.fixture
 def small_limits(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple]:
-    """The API with at most 5 instances and 4 KiB per request."""
+    """The API with at most 5 instances, 4 KiB and 5,000 image pixels per request."""
     monkeypatch.setenv("DESCENT_MAX_INSTANCES_PER_REQUEST", "5")
     monkeypatch.setenv("DESCENT_MAX_REQUEST_BYTES", "4096")
+    monkeypatch.setenv("DESCENT_MAX_REQUEST_PIXELS", "5000")
     get_settings.cache_clear()
     with TestClient(create_app(get_settings())) as client:
         yield client, register_model(client, tmp_path)
@@ -235,6 +236,15 @@ def test_a_body_over_the_byte_limit_is_a_413_declared_or_streamed(small_limits):
         client, model_id, content=chunks(), headers={"content-type": "application/json"}
     )
     assert_problem(response, 413, "over", "at most 4,096 bytes")
+
+
+def test_images_that_add_up_to_too_many_pixels_are_a_413(small_limits):
+    client, model_id = small_limits
+    square = png(np.zeros((50, 50), np.uint8))  # 2,500 pixels each: two fit, three do not
+    two = [("file", (f"{i}.png", square, "image/png")) for i in range(2)]
+    assert post(client, model_id, files=two).status_code == 200
+    response = post(client, model_id, files=[*two, ("file", ("3.png", square, "image/png"))])
+    assert_problem(response, 413, "more than 5,000 pixels in all")
 
 
 def test_a_model_whose_files_are_gone_is_a_410(client: TestClient, model_id: str):
