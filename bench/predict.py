@@ -295,7 +295,7 @@ def report(ours: dict, naive: dict) -> None:
         ours["batch_npy_images_per_s"] / onnx,
         0.7,
     )
-    ratio("HTTP batch JSON ÷ in-process, images/s", ours["batch_json_images_per_s"] / onnx, 0.7)
+    ratio("HTTP batch JSON ÷ in-process, images/s", ours["batch_json_images_per_s"] / onnx, None)
     for c in (1, 8):
         ratio(f"ours ÷ naive, req/s at concurrency {c} (≥ 30)",
               ours[f"c{c}_per_s"] / naive[f"c{c}_per_s"], 30)  # fmt: skip
