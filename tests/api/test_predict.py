@@ -18,7 +18,7 @@ from services import jobs, models
 from services.artifacts import get_store
 from tests.api.conftest import MNIST_SPEC
 from tests.serving.onnx_models import classifier
-from tests.serving.test_images import bomb_png
+from tests.serving.pictures import bomb_png
 
 with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
     IMAGES = data["x_test"][:3]  # white digits on black: image files are taken as they are

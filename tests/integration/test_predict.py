@@ -12,7 +12,7 @@ from PIL import Image
 
 from descent.settings import PROJECT_ROOT
 from tests.conftest import Service
-from tests.serving.test_images import bomb_png, drawn_on_paper
+from tests.serving.pictures import bomb_png, drawn_on_paper
 
 pytestmark = pytest.mark.integration
 

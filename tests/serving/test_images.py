@@ -2,8 +2,6 @@
 transparency; anything that is not a usable image is refused with a reason."""
 
 import io
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -12,6 +10,7 @@ from PIL import Image
 from descent.settings import PROJECT_ROOT
 from serving.errors import InputError
 from serving.images import image_to_pixels
+from tests.serving.pictures import bomb_png, drawn_on_paper
 
 SHAPE = (28, 28, 1)
 MAX_PIXELS = 40_000_000
@@ -28,17 +27,6 @@ def encode(image: Image.Image | np.ndarray, fmt: str = "PNG", **options) -> byte
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
-
-
-def drawn_on_paper(digit: np.ndarray, canvas=(420, 600), ink=(20, 30, 90)) -> np.ndarray:
-    """The digit enlarged 10×, drawn in dark ink on cream paper, off centre on a wide canvas."""
-    strokes = np.asarray(Image.fromarray(digit).resize((280, 280), Image.Resampling.BICUBIC))
-    page = np.empty((*canvas, 3), dtype=np.float64)
-    page[:] = (245, 240, 225)
-    coverage = strokes[..., None] / 255.0
-    region = page[60:340, 240:520]
-    page[60:340, 240:520] = region * (1 - coverage) + np.array(ink) * coverage
-    return page.astype(np.uint8)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -122,22 +110,6 @@ def truncated_png() -> bytes:
     noise = np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)
     data = encode(noise)
     return data[: len(data) // 2]
-
-
-def bomb_png(width: int, height: int) -> bytes:
-    """A valid PNG header announcing a huge image, followed by almost no data."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.mark.parametrize(
