@@ -5,7 +5,7 @@ from fastapi.staticfiles import StaticFiles
 
 import descent
 from api import errors
-from api.routes import datasets, health, jobs, models
+from api.routes import datasets, events, health, jobs, models
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
 from services.artifacts import get_store
@@ -13,7 +13,8 @@ from serving.sessions import SessionCache
 
 DESCRIPTION = """Train Keras models from declarative job specs and serve them back for
 prediction. Submit a spec to `POST /v1/jobs`, follow it at `GET /v1/jobs/{id}` and
-`GET /v1/jobs/{id}/history`, then predict with `POST /v1/models/{id}/predict`.
+`GET /v1/jobs/{id}/history` (or live at `GET /v1/jobs/{id}/events`), then predict with
+`POST /v1/models/{id}/predict`. The page at `/` does all of this in a browser.
 Every error is `application/problem+json` saying what is wrong and how to fix it."""
 
 
@@ -25,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
-    for module in (health, jobs, models, datasets):
+    for module in (health, jobs, events, models, datasets):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

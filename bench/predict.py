@@ -2,9 +2,9 @@
 
 A benchmark, not a test. In one run on this machine:
 
-1. starts ``descent serve`` (API + worker, access log off) in a fresh state directory and
-   trains the README's classic model through it (dense 512-512-10 on MNIST; ``--limit`` rows,
-   ``--epochs``);
+1. starts ``descent serve`` (API + worker, access log off; ``descent/launch.py``) in a fresh
+   state directory and trains the README's classic model through it (dense 512-512-10 on
+   MNIST; ``--limit`` rows, ``--epochs``);
 2. (b) single images over loopback: latency p50/p99 and requests/s at concurrency 1 and 8;
 3. (a, c) batches of 1,000 images, in alternating rounds so that both see the same background
    load: ONNX Runtime in this process (``serving.sessions.OnnxModel``, the API's own session
@@ -27,7 +27,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import load, raw_post  # noqa: E402
+from descent.launch import Service, free_port, start_service, stop_service  # noqa: E402
 from serving.sessions import OnnxModel  # noqa: E402
 from training.preprocessing import scale_pixels  # noqa: E402
 
@@ -67,28 +67,26 @@ SPEC = {
 # --- processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(command: list[str], env: dict[str, str], log: Path, health: str) -> subprocess.Popen:
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
-    )
+def start_naive(keras_path: Path, log: Path) -> tuple[subprocess.Popen, int]:
+    """The naive baseline app under uvicorn on a free port, once it answers."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
+    env |= {"TF_CPP_MIN_LOG_LEVEL": "2", "NAIVE_MODEL": str(keras_path)}
+    command = [sys.executable, "-m", "uvicorn", "naive_app:app", "--app-dir", "bench"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{command[2:4]} exited early:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"the naive app exited early:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(health, timeout=2).status_code < 500:
-                return process
+            httpx.get(f"http://127.0.0.1:{port}/docs", timeout=2)
+            return process, port
         except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    stop(process)
-    raise RuntimeError(f"{command} did not answer in time:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"the naive app did not answer in time:\n{log.read_text()[-3000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -100,29 +98,18 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def clean_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return env
-
-
-def train(base: str, limit: int, epochs: int) -> str:
+def train(service: Service, limit: int, epochs: int) -> str:
     spec = {**SPEC, "epochs": epochs, "dataset": {**SPEC["dataset"], "limit": limit}}
-    job = httpx.post(f"{base}/v1/jobs", json=spec, timeout=30).json()
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        job = httpx.get(f"{base}/v1/jobs/{job['id']}", timeout=30).json()
-        if job["status"] == "succeeded":
-            return job["model_id"]
-        if job["status"] in ("failed", "cancelled"):
-            raise RuntimeError(f"the benchmark's training job {job['status']}: {job['error']}")
-        time.sleep(0.5)
-    raise RuntimeError("the benchmark's training job did not finish in 15 minutes")
+    job = service.client.post("/v1/jobs", json=spec).json()
+    job = service.wait_for_job(job["id"], timeout=900)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"the benchmark's training job {job['status']}: {job['error']}")
+    return job["model_id"]
 
 
-def download(base: str, model_id: str, file_format: str, folder: Path) -> Path:
+def download(service: Service, model_id: str, file_format: str, folder: Path) -> Path:
     target = folder / f"model.{file_format}"
-    response = httpx.get(f"{base}/v1/models/{model_id}/download?format={file_format}", timeout=60)
+    response = service.client.get(f"/v1/models/{model_id}/download?format={file_format}")
     response.raise_for_status()
     target.write_bytes(response.content)
     return target
@@ -215,33 +202,21 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}  load average at start: {os.getloadavg()[0]:.2f}")
     folder = Path(tempfile.mkdtemp(prefix="descent-bench-"))
     try:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        command = [sys.executable, "-m", "descent.cli", "serve", "--port", str(port)]
-        env = clean_env() | {"DESCENT_ACCESS_LOG": "false"}
-        service = start(command + ["--home", str(folder / "home")], env, folder / "serve.log",
-                        f"{base}/healthz")  # fmt: skip
+        service = start_service(folder / "home", DESCENT_ACCESS_LOG="false")
         try:
             print(f"training {SPEC['name']} ({args.limit:,} rows, {args.epochs} epoch(s)) ...")
-            model_id = train(base, args.limit, args.epochs)
-            onnx_path = download(base, model_id, "onnx", folder)
-            keras_path = download(base, model_id, "keras", folder)
-            path = f"/v1/models/{model_id}/predict"
+            model_id = train(service, args.limit, args.epochs)
+            onnx_path = download(service, model_id, "onnx", folder)
+            keras_path = download(service, model_id, "keras", folder)
+            port, path = int(service.url.rsplit(":", 1)[1]), f"/v1/models/{model_id}/predict"
             print("measuring Descent over HTTP (access log off) and ONNX Runtime in-process ...")
             ours = single_image(port, path, images, args.seconds, service.pid)
             ours |= batches(port, path, onnx_path, images, args.seconds, service.pid)
         finally:
-            stop(service)
+            stop_service(service)
 
         print("measuring the naive Keras endpoint ...")
-        naive_port = free_port()
-        naive = start(
-            [sys.executable, "-m", "uvicorn", "naive_app:app", "--app-dir", "bench"]
-            + ["--port", str(naive_port), "--log-level", "warning"],
-            clean_env() | {"NAIVE_MODEL": str(keras_path)},
-            folder / "naive.log",
-            f"http://127.0.0.1:{naive_port}/docs",
-        )
+        naive, naive_port = start_naive(keras_path, folder / "naive.log")
         try:
             baseline = single_image(naive_port, "/predict", images, args.seconds)
             json_request = raw_post(naive_port, "/predict", json_body(images), "application/json")

@@ -67,12 +67,20 @@ class Settings(BaseSettings):
     model_cache_size: int = Field(default=8, ge=1, description="ONNX sessions kept in memory.")
     access_log: bool = Field(
         default=True,
-        description="Log every request; off, a busy prediction server answers ~10% more.",
+        description="Log every request; off, a busy prediction server answers 10-20% more.",
     )
     onnx_threads: int = Field(
         default=1,
         ge=0,
         description="Threads ONNX Runtime uses inside one prediction (0: one per core).",
+    )
+    overfitting_patience: int = Field(
+        default=2,
+        ge=1,
+        description="Epochs of rising val_loss, while loss falls, that flag overfitting.",
+    )
+    events_poll_seconds: float = Field(
+        default=0.2, gt=0, le=5, description="How often an event stream looks for new events."
     )
 
     @model_validator(mode="after")

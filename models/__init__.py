@@ -3,6 +3,7 @@
 from models.base import Base
 from models.epoch import EpochRecord
 from models.job import Job, JobStatus, JobTransition
+from models.job_event import JobEvent
 from models.trained_model import TrainedModel
 
-__all__ = ["Base", "EpochRecord", "Job", "JobStatus", "JobTransition", "TrainedModel"]
+__all__ = ["Base", "EpochRecord", "Job", "JobEvent", "JobStatus", "JobTransition", "TrainedModel"]

@@ -23,3 +23,6 @@ class EpochRecord(TimestampMixin, Base):
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
     # Any further metric Keras reported, by its name.
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The job's best epoch and overfitting flag as they stood when this epoch finished.
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    overfitting_since: Mapped[int | None] = mapped_column(Integer)

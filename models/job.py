@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, UTCDateTime, utcnow
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 class JobStatus(enum.StrEnum):
     queued = "queued"
     running = "running"
+    cancelling = "cancelling"  # a cancel was asked for; the worker stops within one batch
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
@@ -44,6 +45,10 @@ class Job(TimestampMixin, Base):
     final_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The epoch with the lowest validation loss so far, and the first epoch of a run of
+    # epochs where validation loss rose while training loss fell (see services/overfitting.py).
+    best_epoch: Mapped[int | None] = mapped_column(Integer)
+    overfitting_since: Mapped[int | None] = mapped_column(Integer)
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

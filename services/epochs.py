@@ -5,26 +5,64 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import EpochRecord
+from models import EpochRecord, Job
+from services import events, overfitting
 
 COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+DEFAULT_OVERFITTING_PATIENCE = 2
 
 
-def record(session: Session, job_id: str, epoch: int, seconds: float, logs: dict[str, Any]) -> None:
-    """Store one epoch; the known metrics get columns, anything else goes to ``metrics``."""
+def record(
+    session: Session,
+    job_id: str,
+    epoch: int,
+    seconds: float,
+    logs: dict[str, Any],
+    *,
+    patience: int = DEFAULT_OVERFITTING_PATIENCE,
+) -> EpochRecord:
+    """Store one epoch; the known metrics get columns, anything else goes to ``metrics``.
+
+    The job's best epoch and overfitting flag are brought up to date, and listeners are told.
+    """
     values = {key: _number(logs.get(key)) for key in COLUMNS}
     extra = {k: _number(v) for k, v in logs.items() if k not in COLUMNS}
-    session.add(EpochRecord(job_id=job_id, epoch=epoch, seconds=seconds, metrics=extra, **values))
+    row = EpochRecord(job_id=job_id, epoch=epoch, seconds=seconds, metrics=extra, **values)
+    session.add(row)
     session.flush()
+    verdict = overfitting.assess(
+        (overfitting.EpochLosses(r.epoch, r.loss, r.val_loss) for r in history(session, job_id)),
+        patience,
+    )
+    row.best_epoch, row.overfitting_since = verdict.best_epoch, verdict.overfitting_since
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(best_epoch=verdict.best_epoch, overfitting_since=verdict.overfitting_since)
+    )
+    events.epoch(session, job_id, as_row(row))
+    return row
 
 
 def history(session: Session, job_id: str) -> Sequence[EpochRecord]:
     return session.scalars(
         select(EpochRecord).where(EpochRecord.job_id == job_id).order_by(EpochRecord.epoch)
     ).all()
+
+
+def as_row(record: EpochRecord) -> dict[str, Any]:
+    """An epoch as the history and the event stream show it."""
+    return {
+        "epoch": record.epoch,
+        **{key: getattr(record, key) for key in COLUMNS},
+        "seconds": record.seconds,
+        "metrics": record.metrics,
+        "best_epoch": record.best_epoch,
+        "overfitting_since": record.overfitting_since,
+    }
 
 
 def _number(value: Any) -> float | None:

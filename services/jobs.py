@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from models import Job, JobStatus, JobTransition
 from models.base import utcnow
-from services.errors import NotFound
+from services import events
+from services.errors import Conflict, NotFound
 from services.queue import enqueue_after_commit
 from training.spec import JobSpec
 
@@ -28,6 +30,7 @@ def submit(session: Session, spec: JobSpec) -> Job:
     )
     session.add(job)
     session.flush()
+    events.status(session, job.id, JobStatus.queued, now)
     enqueue_after_commit(session, job.id)
     return job
 
@@ -57,15 +60,47 @@ def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], i
 def claim(session: Session, job_id: str) -> bool:
     """Atomically move a job from queued to running; False if another delivery got there first."""
     now = utcnow()
+    return _move(session, job_id, JobStatus.queued, JobStatus.running, now, started_at=now)
+
+
+def cancel(session: Session, job_id: str) -> Job:
+    """Cancel a queued job at once; ask a running one to stop (its worker ends it cancelled)."""
+    get(session, job_id)
+    now = utcnow()
+    if not (
+        _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)
+        or _move(session, job_id, JobStatus.running, JobStatus.cancelling, now)
+    ):
+        status = session.scalar(select(Job.status).where(Job.id == job_id))
+        if status != JobStatus.cancelling:  # asking twice is fine; a finished job is not
+            raise Conflict(
+                f"job {job_id!r} already finished with status {status!r}; only a queued or "
+                "running job can be cancelled",
+                fix="nothing to cancel; to train again, submit the spec with POST /v1/jobs",
+            )
+    return session.get(  # type: ignore[return-value]
+        Job, job_id, options=[selectinload(Job.transitions)], populate_existing=True
+    )
+
+
+def should_stop(session: Session, job_id: str) -> bool:
+    """True once a running job has been asked to stop (its status is no longer running)."""
+    return session.scalar(select(Job.status).where(Job.id == job_id)) != JobStatus.running
+
+
+def _move(
+    session: Session, job_id: str, before: JobStatus, after: JobStatus, now: datetime, **values: Any
+) -> bool:
+    """One atomic transition; False if the job was not in the ``before`` state."""
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.queued)
-        .values(status=JobStatus.running, started_at=now, updated_at=now)
+        .where(Job.id == job_id, Job.status == before)
+        .values(status=after, updated_at=now, **values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(JobTransition(job_id=job_id, status=JobStatus.running, at=now))
-    session.flush()
+    session.add(JobTransition(job_id=job_id, status=after, at=now))
+    events.status(session, job_id, after, now)
     return True
 
 
@@ -77,7 +112,8 @@ def _finish(session: Session, job_id: str, status: JobStatus, **values: Any) -> 
     for key, value in values.items():
         setattr(job, key, value)
     session.add(JobTransition(job_id=job_id, status=status, at=now))
-    session.flush()
+    events.prune_progress(session, job_id)
+    events.status(session, job_id, status, now, **({"error": job.error} if job.error else {}))
     return job
 
 
@@ -87,3 +123,8 @@ def succeed(session: Session, job_id: str, final_metrics: dict[str, float]) -> J
 
 def fail(session: Session, job_id: str, error: str) -> Job:
     return _finish(session, job_id, JobStatus.failed, error=error)
+
+
+def end_cancelled(session: Session, job_id: str, final_metrics: dict[str, float] | None) -> Job:
+    """The worker stopped a job that was asked to stop; its finished epochs are kept."""
+    return _finish(session, job_id, JobStatus.cancelled, final_metrics=final_metrics)

@@ -30,7 +30,7 @@ def get(session: Session, model_id: str) -> TrainedModel:
             f"no model with id {model_id!r}",
             fix="a model's id is the id of the job that trained it; list jobs with GET /v1/jobs",
         )
-    if job.status in (JobStatus.queued, JobStatus.running):
+    if job.status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
         raise Conflict(
             f"model {model_id!r} is not ready: its job is {job.status}",
             fix=f"wait until GET /v1/jobs/{model_id} says succeeded, then ask again",

@@ -18,6 +18,7 @@ import numpy as np
 
 from training import datasets
 from training.builders import compile_model
+from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
 from training.spec import JobSpec, ValidationFraction
 
 EpochCallback = Callable[[int, float, dict[str, float]], None]
@@ -40,6 +41,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     final_metrics: dict[str, float] = field(default_factory=dict)
     sample: np.ndarray | None = None  # a few real inputs for checking the export
+    stopped: bool = False  # should_stop() ended the fit early; the history has whole epochs only
 
 
 def prepare(spec: JobSpec, data_dir: Path) -> Prepared:
@@ -82,7 +84,14 @@ class _EpochReporter(keras.callbacks.Callback):
         _report(self._on_epoch, self._result, epoch + 1, time.perf_counter() - self._started, row)
 
 
-def train(spec: JobSpec, data_dir: Path, on_epoch: EpochCallback) -> TrainResult:
+def train(
+    spec: JobSpec,
+    data_dir: Path,
+    on_epoch: EpochCallback,
+    *,
+    should_stop: StopCheck | None = None,
+    on_batch: BatchCallback | None = None,
+) -> TrainResult:
     keras.utils.set_random_seed(spec.seed)
     data = prepare(spec, data_dir)
     model = compile_model(spec)
@@ -94,17 +103,20 @@ def train(spec: JobSpec, data_dir: Path, on_epoch: EpochCallback) -> TrainResult
     untrained["learning_rate"] = _learning_rate(model)
     _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
 
-    model.fit(
-        data.x_train,
-        data.y_train,
-        batch_size=spec.batch_size,
-        epochs=spec.epochs,
-        validation_data=(data.x_val, data.y_val),
-        validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
-        shuffle=True,
-        callbacks=[_EpochReporter(on_epoch, result)],
-        verbose=0,
-    )
+    try:
+        model.fit(
+            data.x_train,
+            data.y_train,
+            batch_size=spec.batch_size,
+            epochs=spec.epochs,
+            validation_data=(data.x_val, data.y_val),
+            validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
+            shuffle=True,
+            callbacks=[_EpochReporter(on_epoch, result), *control_callbacks(should_stop, on_batch)],
+            verbose=0,
+        )
+    except TrainingStopped:
+        result.stopped = True
     last = result.history[-1]
     result.final_metrics = {k: v for k, v in last.items() if k not in ("epoch", "seconds")}
     return result

@@ -7,11 +7,13 @@ import tempfile
 from pathlib import Path
 
 from descent.settings import get_settings
+from models import JobStatus
 from models.db import session_scope
 from services import epochs, jobs, models
 from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
+from workers.progress import CancelCheck, ProgressRecorder
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +36,22 @@ def run_job(job_id: str) -> None:
 
     def on_epoch(epoch: int, seconds: float, logs: dict[str, float]) -> None:
         with session_scope(url) as session:
-            epochs.record(session, job_id, epoch, seconds, logs)
+            epochs.record(
+                session, job_id, epoch, seconds, logs, patience=settings.overfitting_patience
+            )
 
     try:
         # TensorFlow enters the process here, in the worker child, never in the API.
         from training.export import export_model
         from training.fit import train as fit
 
-        result = fit(spec, settings.data_dir, on_epoch)
+        result = fit(
+            spec,
+            settings.data_dir,
+            on_epoch,
+            should_stop=CancelCheck(url, job_id),
+            on_batch=ProgressRecorder(url, job_id),
+        )
         store = get_store(settings)
         with tempfile.TemporaryDirectory() as folder:
             exported = export_model(result.model, result.sample, Path(folder))
@@ -64,11 +74,19 @@ def run_job(job_id: str) -> None:
                     "samples": exported.samples_checked,
                 },
             )
-            jobs.succeed(session, job_id, result.final_metrics)
+            # A cancel that came after the last batch still ends the job cancelled, as asked;
+            # either way the model (its last weights) is kept and can be used.
+            if result.stopped or jobs.should_stop(session, job_id):
+                jobs.end_cancelled(session, job_id, result.final_metrics)
+            else:
+                jobs.succeed(session, job_id, result.final_metrics)
     except Exception as exc:
         log.exception("job %s failed", job_id)
         with session_scope(url) as session:
-            jobs.fail(session, job_id, describe(exc))
+            if jobs.get(session, job_id).status == JobStatus.cancelling:
+                jobs.end_cancelled(session, job_id, None)  # asked to stop: stopped, not failed
+            else:
+                jobs.fail(session, job_id, describe(exc))
 
 
 def describe(exc: BaseException) -> str:

@@ -17,13 +17,22 @@ def to_public(job: Job) -> JobPublic:
         spec=JobSpec.model_validate(job.spec),
         error=job.error,
         final_metrics=job.final_metrics,
-        model_id=job.id if job.status == JobStatus.succeeded else None,
+        model_id=job.id if _has_model(job) else None,
+        best_epoch=job.best_epoch,
+        overfitting_since=job.overfitting_since,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
         finished_at=job.finished_at,
         transitions=[TransitionPublic.model_validate(t) for t in job.transitions],
     )
+
+
+def _has_model(job: Job) -> bool:
+    # A job cancelled while running keeps its last weights as a model; its final metrics are
+    # set in the same transaction that registers that model.
+    cancelled_with_model = job.status == JobStatus.cancelled and job.final_metrics is not None
+    return job.status == JobStatus.succeeded or cancelled_with_model
 
 
 @router.post(
@@ -61,5 +70,30 @@ def get_history(job: JobDep, session: SessionDep) -> History:
     """One row per finished epoch, epoch 0 being the untrained model; grows while the job runs."""
     rows = epochs.history(session, job.id)
     return History.model_validate(
-        {"job_id": job.id, "status": job.status, "epochs": rows}, from_attributes=True
+        {
+            "job_id": job.id,
+            "status": job.status,
+            "best_epoch": job.best_epoch,
+            "overfitting_since": job.overfitting_since,
+            "epochs": rows,
+        },
+        from_attributes=True,
     )
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    summary="Cancel a job",
+    responses={
+        200: {"description": "The job was queued and is now cancelled."},
+        202: {"description": "The job is running and stops within one batch (cancelling)."},
+        409: {"description": "The job has already finished; the body says how."},
+    },
+)
+def cancel_job(job_id: str, session: SessionDep, response: Response) -> JobPublic:
+    """Cancel a queued job at once, or stop a running one after its current batch."""
+    job = jobs.cancel(session, job_id)
+    if job.status == JobStatus.cancelling:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return to_public(job)

@@ -17,11 +17,25 @@ class JobPublic(BaseModel):
 
     id: str
     name: str | None
-    status: str = Field(description="queued, running, succeeded, failed or cancelled")
+    status: str = Field(
+        description="queued, running, cancelling (stopping within one batch), succeeded, "
+        "failed or cancelled"
+    )
     spec: JobSpec
     error: str | None = Field(description="Why the job failed, when it did.")
     final_metrics: dict[str, float] | None = Field(description="The last epoch's metrics.")
-    model_id: str | None = Field(description="The trained model's id, once the job succeeded.")
+    model_id: str | None = Field(
+        description="The trained model's id, once the job succeeded (or was cancelled while "
+        "running: its last weights are kept)."
+    )
+    best_epoch: int | None = Field(
+        default=None, description="The epoch with the lowest validation loss so far."
+    )
+    overfitting_since: int | None = Field(
+        default=None,
+        description="Set when validation loss rose for DESCENT_OVERFITTING_PATIENCE epochs in a "
+        "row while training loss fell: the first of those epochs.",
+    )
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
@@ -47,9 +61,15 @@ class EpochPublic(BaseModel):
     learning_rate: float | None
     seconds: float
     metrics: dict[str, float | None] = Field(description="Any further metric, by name.")
+    best_epoch: int | None = Field(default=None, description="The best epoch as of this one.")
+    overfitting_since: int | None = Field(
+        default=None, description="The job's overfitting flag as of this epoch."
+    )
 
 
 class History(BaseModel):
     job_id: str
     status: str
+    best_epoch: int | None = None
+    overfitting_since: int | None = None
     epochs: list[EpochPublic]

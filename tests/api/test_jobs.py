@@ -80,7 +80,13 @@ def test_unknown_job_is_a_404_problem(client: TestClient):
 def test_history_of_a_queued_job_is_empty(client: TestClient):
     job = client.post("/v1/jobs", json=MNIST_SPEC).json()
     history = client.get(f"/v1/jobs/{job['id']}/history").json()
-    assert history == {"job_id": job["id"], "status": "queued", "epochs": []}
+    assert history == {
+        "job_id": job["id"],
+        "status": "queued",
+        "best_epoch": None,
+        "overfitting_since": None,
+        "epochs": [],
+    }
 
 
 def test_bad_paging_is_a_422(client: TestClient):

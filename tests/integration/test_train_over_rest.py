@@ -160,6 +160,7 @@ def test_the_api_process_never_loads_tensorflow(service: Service, mnist_run: dic
     for path in (
         "/", "/docs", "/openapi.json", "/healthz", "/v1/datasets", "/v1/jobs",
         f"/v1/jobs/{job_id}", f"/v1/jobs/{job_id}/history", "/v1/models", f"/v1/models/{model_id}",
+        f"/v1/jobs/{job_id}/events", "/job.html", "/js/job.js", "/vendor/uplot/uPlot.iife.min.js",
     ):  # fmt: skip
         assert client.get(path).status_code == 200, path
     images, _ = sample_images("mnist.npz", 3)

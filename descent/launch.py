@@ -1,0 +1,119 @@
+"""Run ``descent serve`` as a subprocess on a free port: for tests, benchmarks and scripts.
+
+The server's output goes to ``home/serve.log``. Each Celery pool child logs "ready with Keras
+loaded" once TensorFlow is imported, which is how a caller knows a worker is warm.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from descent.settings import PROJECT_ROOT
+
+START_SECONDS = 120
+WARM_WORKER_LINE = "ready with Keras loaded"
+FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Service:
+    """``descent serve`` running in a subprocess: the API plus one real Celery worker."""
+
+    process: subprocess.Popen[bytes]
+    client: httpx.Client
+    home: Path
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def url(self) -> str:
+        return str(self.client.base_url).rstrip("/")
+
+    def wait_for_job(self, job_id: str, timeout: float = 300, poll: float = 0.25) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.client.get(f"/v1/jobs/{job_id}").json()
+            if job["status"] in FINISHED:
+                return job
+            time.sleep(poll)
+        raise TimeoutError(f"job {job_id} did not finish in {timeout}s; log: {self.log}")
+
+    def warm_workers(self) -> int:
+        """How many worker children have imported Keras so far (one per job, plus the next)."""
+        return self.log.read_text(errors="replace").count(WARM_WORKER_LINE)
+
+    def wait_for_warm_worker(self, count: int = 1, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while self.warm_workers() < count:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"no warm worker child; see {self.log}")
+            time.sleep(0.2)
+
+
+def start_service(home: Path, **settings: str) -> Service:
+    """Start ``descent serve`` on a free port; ``settings`` are extra DESCENT_* variables."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    log = home / "serve.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    env.update(settings)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "descent.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--home",
+                str(home),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"descent serve exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if client.get("/healthz").status_code == 200:
+                return Service(process, client, home, log)
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"descent serve did not answer in time:\n{log.read_text()[-3000:]}")
+
+
+def stop_service(service: Service, timeout: float = 60) -> None:
+    """SIGTERM: the server shuts down and takes its worker with it."""
+    service.client.close()
+    service.process.terminate()
+    try:
+        service.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        service.process.kill()
+        service.process.wait()

@@ -1,0 +1,85 @@
+// Talking to the Descent API, and a few helpers every page uses. Paths are relative so the
+// page also works when the API is served under a prefix.
+
+export const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
+
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || `the server answered ${status}`);
+    this.status = status;
+    this.problem = problem || {};
+  }
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const options = { method, headers: { accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["content-type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text };
+  }
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/** el("p", {class: "x"}, "text", child) -> an element. */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+export function number(value, digits = 4) {
+  if (value === null || value === undefined) return "—";
+  if (Math.abs(value) >= 1000 || (value !== 0 && Math.abs(value) < 0.001)) {
+    return value.toExponential(2);
+  }
+  return Number(value.toFixed(digits)).toString();
+}
+
+export function percent(value) {
+  return value === null || value === undefined ? "—" : `${(value * 100).toFixed(1)}%`;
+}
+
+export function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "—";
+}
+
+export function statusBadge(status) {
+  return el("span", { class: `status status-${status}` }, status);
+}
+
+export function jobLabel(job) {
+  return job.name ? `${job.name} (${job.id.slice(0, 8)})` : job.id.slice(0, 8);
+}
+
+export function describeModel(spec) {
+  const model = spec.model;
+  if (model.preset) return `preset ${model.preset}, ${model.activation || "relu"}`;
+  return model.layers
+    .map((layer) => {
+      if (layer.type === "dense") return `dense ${layer.units} ${layer.activation}`;
+      if (layer.type === "conv2d") return `conv ${layer.filters}×${layer.kernel_size} ${layer.activation}`;
+      if (layer.type === "max_pool2d") return `pool ${layer.pool_size}`;
+      if (layer.type === "dropout") return `dropout ${layer.rate}`;
+      return layer.type;
+    })
+    .join(" → ");
+}
+
+export function query(name) {
+  return new URLSearchParams(location.search).get(name);
+}

@@ -1,0 +1,202 @@
+// One job: its curves drawn live from the event stream, the best epoch and any overfitting
+// marked, batch progress, and a cancel button.
+
+import {
+  api,
+  describeModel,
+  el,
+  FINISHED,
+  jobLabel,
+  number,
+  percent,
+  query,
+  statusBadge,
+  when,
+} from "./api.js";
+import { axisEnd, Chart, TRAIN, VALIDATION } from "./charts.js";
+
+const $ = (id) => document.getElementById(id);
+const jobId = query("id");
+const rows = new Map(); // epoch -> history row, so a replayed event never doubles a point
+let job = null;
+let status = null;
+let stream = null;
+
+const lossChart = new Chart($("loss-chart"), {
+  title: "Loss",
+  series: [
+    { label: "training loss", stroke: TRAIN },
+    { label: "validation loss", stroke: VALIDATION, dash: [8, 4] },
+  ],
+});
+const accuracyChart = new Chart($("accuracy-chart"), {
+  title: "Accuracy",
+  percent: true,
+  series: [
+    { label: "training accuracy", stroke: TRAIN },
+    { label: "validation accuracy", stroke: VALIDATION, dash: [8, 4] },
+  ],
+});
+
+function rank(value) {
+  return FINISHED.has(value) ? 3 : ["queued", "running", "cancelling"].indexOf(value);
+}
+
+function setStatus(next) {
+  status = next;
+  $("status").replaceChildren(statusBadge(next));
+  $("cancel").disabled = !(next === "queued" || next === "running");
+  if (FINISHED.has(next)) $("progress-part").hidden = true;
+  const notes = {
+    cancelling: "Stopping after the current batch; finished epochs are kept.",
+    cancelled: "Cancelled.",
+  };
+  $("cancel-note").textContent = notes[next] || "";
+}
+
+function showJob(data) {
+  job = data;
+  document.title = `Descent — ${jobLabel(job)}`;
+  $("title").textContent = `Job ${jobLabel(job)}`;
+  setStatus(job.status);
+  const spec = job.spec;
+  const facts = [
+    [
+      "Data",
+      `${spec.dataset.name}${spec.dataset.limit ? `, first ${spec.dataset.limit} rows` : ""}, validated on ${spec.dataset.validation === "test" ? "the test split" : `${spec.dataset.validation.fraction * 100}% held out`}`,
+    ],
+    ["Model", describeModel(spec)],
+    ["Loss", spec.loss],
+    ["Optimizer", `${spec.optimizer.name}, learning rate ${spec.optimizer.learning_rate}`],
+    ["Epochs × batch", `${spec.epochs} × ${spec.batch_size}`],
+    ["Submitted", when(job.created_at)],
+    ["Started", when(job.started_at)],
+    ["Finished", when(job.finished_at)],
+  ];
+  $("facts").replaceChildren(...facts.flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
+  $("spec").textContent = JSON.stringify(spec, null, 2);
+  $("error").textContent = job.error ? `Failed: ${job.error}` : "";
+  $("compare").href = `compare.html?ids=${job.id}`;
+  if (job.status === "cancelled") {
+    $("cancel-note").textContent = job.model_id
+      ? "Cancelled. The epochs it finished are kept, and so are its last weights: the model still answers predictions."
+      : "Cancelled before it trained.";
+  }
+  if (job.model_id) {
+    $("predict").hidden = false;
+    $("predict").href = `predict.html?model=${job.model_id}`;
+  }
+  draw();
+}
+
+function draw() {
+  const epochs = [...rows.keys()].sort((a, b) => a - b);
+  const pick = (key) => epochs.map((e) => rows.get(e)[key]);
+  const last = epochs.length ? rows.get(epochs[epochs.length - 1]) : null;
+  const marks = {
+    xMax: !job
+      ? 1
+      : FINISHED.has(status) && last
+        ? Math.max(1, last.epoch)
+        : axisEnd(last ? last.epoch : 0, job.spec.epochs),
+    best: last ? last.best_epoch : null,
+    overfittingSince: last ? last.overfitting_since : null,
+  };
+  lossChart.set(epochs, [pick("loss"), pick("val_loss")], marks);
+  accuracyChart.set(epochs, [pick("accuracy"), pick("val_accuracy")], marks);
+  if (last) {
+    $("loss-summary").textContent =
+      `Loss by epoch, ${epochs.length} points; at epoch ${last.epoch} training ${number(last.loss)}, validation ${number(last.val_loss)}.`;
+    $("accuracy-summary").textContent =
+      `Accuracy by epoch; at epoch ${last.epoch} training ${percent(last.accuracy)}, validation ${percent(last.val_accuracy)}.`;
+  }
+  showVerdict(marks);
+  $("epochs").replaceChildren(
+    ...epochs.map((e) => {
+      const r = rows.get(e);
+      return el(
+        "tr",
+        { class: e === marks.best ? "best" : null },
+        el("td", {}, String(e), e === marks.best ? " (best)" : ""),
+        ...[
+          number(r.loss),
+          number(r.val_loss),
+          percent(r.accuracy),
+          percent(r.val_accuracy),
+          number(r.learning_rate),
+          number(r.seconds, 2),
+        ].map((v) => el("td", { class: "num" }, v)),
+      );
+    }),
+  );
+}
+
+function showVerdict({ best, overfittingSince }) {
+  const row = best !== null && best !== undefined ? rows.get(best) : null;
+  const sofar = FINISHED.has(status) ? "" : " so far";
+  $("best").textContent = row
+    ? `Best epoch${sofar}: ${best}, with the lowest validation loss (${number(row.val_loss)}, validation accuracy ${percent(row.val_accuracy)}).`
+    : "";
+  $("overfitting").textContent =
+    overfittingSince !== null && overfittingSince !== undefined
+      ? `Overfitting since epoch ${overfittingSince}: validation loss has been rising while training loss keeps falling. The model is memorising its training rows; epoch ${best}'s weights generalised best.`
+      : "";
+}
+
+function showProgress({ epoch, step, steps, loss }) {
+  if (FINISHED.has(status)) return;
+  $("progress-part").hidden = false;
+  $("progress").max = steps || step;
+  $("progress").value = step;
+  $("progress-label").textContent =
+    `Epoch ${epoch} of ${job ? job.spec.epochs : "?"}: step ${step}${steps ? ` of ${steps}` : ""}, running loss ${number(loss)}`;
+}
+
+function listen() {
+  stream = new EventSource(`v1/jobs/${encodeURIComponent(jobId)}/events`);
+  stream.addEventListener("epoch", (event) => {
+    const row = JSON.parse(event.data);
+    rows.set(row.epoch, row);
+    draw();
+  });
+  stream.addEventListener("progress", (event) => showProgress(JSON.parse(event.data)));
+  stream.addEventListener("status", (event) => {
+    const data = JSON.parse(event.data);
+    if (rank(data.status) < rank(status)) return; // replayed history: the page already knows
+    setStatus(data.status);
+    if (FINISHED.has(data.status)) stream.close(); // the stream ends with the job: no reconnecting
+    if (data.status !== job.status) refresh(); // times, final metrics, the model link
+  });
+  stream.addEventListener("error", () => {
+    // The browser reconnects by itself, resuming with Last-Event-ID; if it gave up (the job
+    // had ended), read the final state once.
+    if (stream.readyState === EventSource.CLOSED) refresh();
+  });
+}
+
+async function refresh() {
+  try {
+    showJob(await api(`v1/jobs/${encodeURIComponent(jobId)}`));
+  } catch (error) {
+    $("error").textContent = error.message;
+  }
+}
+
+$("cancel").addEventListener("click", async () => {
+  $("cancel").disabled = true;
+  try {
+    const answer = await api(`v1/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
+    setStatus(answer.status);
+  } catch (error) {
+    $("cancel-note").textContent = error.message;
+    $("cancel").disabled = !(status === "queued" || status === "running");
+  }
+});
+
+if (!jobId) {
+  $("title").textContent = "No job named";
+  $("error").textContent = "Open a job from the list on the Train page.";
+} else {
+  await refresh();
+  if (job) listen();
+}
