@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from api.prediction import describe_model
 from descent.settings import Settings
-from models import Job, TrainedModel
+from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
-from services import jobs, models
+from services import batches, jobs, models
 from services.artifacts import ArtifactStore
 from serving.sessions import ServedModel, SessionCache
 
@@ -51,6 +51,13 @@ def load_model(model_id: str, session: SessionDep) -> TrainedModel:
 
 JobDep = Annotated[Job, Depends(load_job)]
 ModelDep = Annotated[TrainedModel, Depends(load_model)]
+
+
+def load_batch(batch_id: str, session: SessionDep) -> Batch:
+    return batches.get(session, batch_id)
+
+
+BatchDep = Annotated[Batch, Depends(load_batch)]
 
 
 async def load_served_model(model_id: str, request: Request) -> ServedModel:

@@ -83,7 +83,8 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
 
 def _descent_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DescentError)
-    return problem(exc.status_code, exc.title, exc.detail, fix=exc.fix)
+    extra = {"errors": exc.errors} if exc.errors is not None else {}
+    return problem(exc.status_code, exc.title, exc.detail, fix=exc.fix, **extra)
 
 
 def _serving_problem(_: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from descent import commands
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 
 app = typer.Typer(
@@ -81,6 +82,8 @@ def migrate() -> None:
     migrations.upgrade(get_settings().resolved_database_url)
     typer.echo("database is at the latest migration")
 
+
+commands.register(app)  # the client side: submit, batch, jobs, history, predict, cancel
 
 if __name__ == "__main__":
     app()

@@ -1,9 +1,19 @@
 """SQLAlchemy tables. Importing the package registers every table on ``Base.metadata``."""
 
 from models.base import Base
+from models.batch import Batch
 from models.epoch import EpochRecord
 from models.job import Job, JobStatus, JobTransition
 from models.job_event import JobEvent
 from models.trained_model import TrainedModel
 
-__all__ = ["Base", "EpochRecord", "Job", "JobEvent", "JobStatus", "JobTransition", "TrainedModel"]
+__all__ = [
+    "Base",
+    "Batch",
+    "EpochRecord",
+    "Job",
+    "JobEvent",
+    "JobStatus",
+    "JobTransition",
+    "TrainedModel",
+]

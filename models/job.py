@@ -49,6 +49,11 @@ class Job(TimestampMixin, Base):
     # epochs where validation loss rose while training loss fell (see services/overfitting.py).
     best_epoch: Mapped[int | None] = mapped_column(Integer)
     overfitting_since: Mapped[int | None] = mapped_column(Integer)
+    # Set when the job was submitted as part of a batch; its place in the batch's order.
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("batch.id", ondelete="SET NULL"), index=True
+    )
+    batch_index: Mapped[int | None] = mapped_column(Integer)
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

@@ -20,6 +20,7 @@ def to_public(job: Job) -> JobPublic:
         model_id=job.id if _has_model(job) else None,
         best_epoch=job.best_epoch,
         overfitting_since=job.overfitting_since,
+        batch_id=job.batch_id,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,

@@ -1,0 +1,42 @@
+"""The ready-made files in examples/ are specs and batches the API accepts."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from api.routes.batches import parse_items
+from api.schemas.batches import BatchCreate
+from descent.settings import PROJECT_ROOT
+from training.spec import JobSpec
+
+EXAMPLES = PROJECT_ROOT / "examples"
+# line.yaml trains on a user data set ("line"), which has to be uploaded first.
+JOB_FILES = ["mnist-dense.yaml", "asl-dense.yaml", "asl-cnn.yaml"]
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((EXAMPLES / name).read_text())
+
+
+@pytest.mark.parametrize("name", JOB_FILES)
+def test_job_examples_are_valid_specs(name: str):
+    spec = JobSpec.model_validate(load(name))
+    assert spec.name and spec.name.startswith("dli-")
+
+
+def test_the_optimizer_comparison_is_four_optimizers_at_three_learning_rates():
+    specs = parse_items(BatchCreate.model_validate(load("optimizer-comparison.yaml")))
+    arms = {(spec.optimizer.name, spec.optimizer.learning_rate) for spec in specs}
+    assert len(specs) == len(arms) == 12
+    assert {spec.seed for spec in specs} == {0}
+
+
+def test_every_example_is_listed_in_the_examples_readme():
+    readme = (EXAMPLES / "README.md").read_text()
+    for path in EXAMPLES.glob("*.yaml"):
+        assert f"`{path.name}`" in readme, path.name
+
+
+def test_the_line_data_is_the_two_points_of_the_lesson():
+    assert Path(EXAMPLES / "line.csv").read_text().splitlines() == ["x,y", "1,3", "2,5"]
