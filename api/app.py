@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings.resolved_database_url)
     app.state.artifacts = get_store(settings)
-    app.state.model_cache = SessionCache(settings.model_cache_size)
+    app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
     for module in (health, jobs, events, batches, models, datasets):
         app.include_router(module.router)

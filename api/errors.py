@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import DescentError
-from serving.inputs import InputError
+from serving.errors import ServingError
 from training.spec import LAYER_TYPES
 
 log = logging.getLogger(__name__)
@@ -87,8 +87,9 @@ def _descent_problem(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, exc.title, exc.detail, fix=exc.fix, **extra)
 
 
-def _input_problem(_: Request, exc: Exception) -> JSONResponse:
-    return problem(422, "Invalid instances", str(exc))
+def _serving_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServingError)
+    return problem(exc.status_code, exc.title, str(exc), fix=exc.fix)
 
 
 def _http_problem(_: Request, exc: Exception) -> JSONResponse:
@@ -104,6 +105,6 @@ def _unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(DescentError, _descent_problem)
-    app.add_exception_handler(InputError, _input_problem)
+    app.add_exception_handler(ServingError, _serving_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Exception, _unexpected_problem)

@@ -50,7 +50,13 @@ def serve(
     # handler it found; this one turns it into SystemExit so the worker is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=settings.access_log,
+        )
     finally:
         if child:
             child.stop()
