@@ -1,17 +1,20 @@
 """Dependencies: the request's database session, settings, and "load or 404" lookups."""
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from api.prediction import describe_model
 from descent.settings import Settings
-from models import Job, TrainedModel
+from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
-from services import jobs, models
+from services import batches, jobs, models
 from services.artifacts import ArtifactStore
-from serving.sessions import SessionCache
+from serving.sessions import ServedModel, SessionCache
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -48,3 +51,23 @@ def load_model(model_id: str, session: SessionDep) -> TrainedModel:
 
 JobDep = Annotated[Job, Depends(load_job)]
 ModelDep = Annotated[TrainedModel, Depends(load_model)]
+
+
+def load_batch(batch_id: str, session: SessionDep) -> Batch:
+    return batches.get(session, batch_id)
+
+
+BatchDep = Annotated[Batch, Depends(load_batch)]
+
+
+async def load_served_model(model_id: str, request: Request) -> ServedModel:
+    """The loaded model from the cache; on a miss its row and file, or a 404/409/410."""
+    cache: SessionCache = request.app.state.model_cache
+    model = cache.get(model_id)
+    if model is not None and not model.file_present():
+        cache.evict(model_id)  # the store decides: fetched again, or 410 if it is gone there too
+        model = None
+    if model is None:
+        describe = partial(describe_model, request.app, model_id)
+        model = await run_in_threadpool(cache.load, model_id, describe)
+    return model

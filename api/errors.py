@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import DescentError
-from serving.inputs import InputError
+from serving.errors import ServingError
 from training.spec import UNION_TAGS
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,8 @@ def _found(value: Any) -> Any:
     return value if len(text) <= MAX_FOUND_CHARS else text[:MAX_FOUND_CHARS] + "..."
 
 
-def _describe(error: dict[str, Any]) -> dict[str, Any]:
+def describe_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic error as the API reports it: field, message, found, allowed, fix."""
     if error.get("type") == "json_invalid":
         position = error.get("loc", ("body", 0))[-1]
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
@@ -133,7 +134,7 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
 
 def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [_describe(error) for error in exc.errors()]
+    errors = [describe_error(error) for error in exc.errors()]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(
         422,
@@ -146,12 +147,13 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
 
 def _descent_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DescentError)
-    extra = {"errors": exc.errors} if exc.errors else {}
+    extra = {"errors": exc.errors} if exc.errors is not None else {}
     return problem(exc.status_code, exc.title, exc.detail, fix=exc.fix, **extra)
 
 
-def _input_problem(_: Request, exc: Exception) -> JSONResponse:
-    return problem(422, "Invalid instances", str(exc))
+def _serving_problem(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ServingError)
+    return problem(exc.status_code, exc.title, str(exc), fix=exc.fix)
 
 
 def _http_problem(_: Request, exc: Exception) -> JSONResponse:
@@ -167,6 +169,6 @@ def _unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(DescentError, _descent_problem)
-    app.add_exception_handler(InputError, _input_problem)
+    app.add_exception_handler(ServingError, _serving_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Exception, _unexpected_problem)

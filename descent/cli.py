@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from descent import commands
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 
 app = typer.Typer(
@@ -49,7 +50,13 @@ def serve(
     # handler it found; this one turns it into SystemExit so the worker is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=settings.access_log,
+        )
     finally:
         if child:
             child.stop()
@@ -75,6 +82,8 @@ def migrate() -> None:
     migrations.upgrade(get_settings().resolved_database_url)
     typer.echo("database is at the latest migration")
 
+
+commands.register(app)  # the client side: submit, batch, jobs, history, predict, cancel
 
 if __name__ == "__main__":
     app()

@@ -47,8 +47,33 @@ class Settings(BaseSettings):
     )
     host: str = "127.0.0.1"
     port: int = 8000
-    max_instances_per_request: int = Field(default=10_000, ge=1)
+    max_instances_per_request: int = Field(
+        default=10_000, ge=1, description="Most instances (images) one prediction request holds."
+    )
+    max_request_bytes: int = Field(
+        default=64 * 2**20, ge=1024, description="Largest prediction request body, in bytes."
+    )
+    max_image_pixels: int = Field(
+        default=40_000_000,
+        ge=1,
+        le=89_000_000,  # Pillow's own decompression-bomb threshold; ours must be the tighter one
+        description="Largest image accepted for prediction, in pixels (width × height).",
+    )
+    max_request_pixels: int = Field(
+        default=200_000_000,
+        ge=1,
+        description="Most pixels the images of one prediction request may hold in all.",
+    )
     model_cache_size: int = Field(default=8, ge=1, description="ONNX sessions kept in memory.")
+    access_log: bool = Field(
+        default=True,
+        description="Log every request; off, a busy prediction server answers 10-20% more.",
+    )
+    onnx_threads: int = Field(
+        default=1,
+        ge=0,
+        description="Threads ONNX Runtime uses inside one prediction (0: one per core).",
+    )
     overfitting_patience: int = Field(
         default=2,
         ge=1,

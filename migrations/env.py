@@ -1,6 +1,7 @@
 """Alembic environment: the URL comes from the caller or from Descent's settings."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from descent.settings import get_settings
 from models import Base
@@ -16,15 +17,29 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    # SQLite alters a table by copying it and dropping the original; with foreign keys
+    # enforced, dropping "job" would cascade-delete every row that points at it. The pragma
+    # only takes effect outside a transaction, hence the commit.
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
 def run_migrations_online() -> None:
     with get_engine(url).connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=Base.metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            context.configure(
+                connection=connection, target_metadata=Base.metadata, render_as_batch=sqlite
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+            connection.commit()
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
 
 
 if context.is_offline_mode():

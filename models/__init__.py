@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Importing the package registers every table on ``Base.metadata``."""
 
 from models.base import Base
+from models.batch import Batch
 from models.dataset import UserDataset
 from models.epoch import EpochRecord
 from models.job import Job, JobStatus, JobTransition
@@ -9,6 +10,7 @@ from models.trained_model import TrainedModel
 
 __all__ = [
     "Base",
+    "Batch",
     "EpochRecord",
     "Job",
     "JobEvent",

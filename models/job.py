@@ -49,6 +49,11 @@ class Job(TimestampMixin, Base):
     # epochs where validation loss rose while training loss fell (see services/overfitting.py).
     best_epoch: Mapped[int | None] = mapped_column(Integer)
     overfitting_since: Mapped[int | None] = mapped_column(Integer)
+    # Set when the job was submitted as part of a batch; its place in the batch's order.
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("batch.id", ondelete="SET NULL"), index=True
+    )
+    batch_index: Mapped[int | None] = mapped_column(Integer)
     # Resolved at submission: the model's layer-by-layer summary and the spec's warnings.
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)

@@ -1,5 +1,7 @@
 """Typed errors that one API handler renders as ``application/problem+json``."""
 
+from typing import Any
+
 
 class DescentError(Exception):
     """Base error: what happened (``detail``) and, where there is one, how to fix it (``fix``)."""
@@ -8,12 +10,12 @@ class DescentError(Exception):
     title = "Internal error"
 
     def __init__(
-        self, detail: str, *, fix: str | None = None, errors: list[dict] | None = None
+        self, detail: str, *, fix: str | None = None, errors: list[dict[str, Any]] | None = None
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.fix = fix
-        self.errors = errors  # field by field, for a body with several things wrong
+        self.errors = errors  # one entry per bad field or item, where there are several
 
 
 class NotFound(DescentError):

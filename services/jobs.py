@@ -25,21 +25,26 @@ def submit(
     warnings: list[dict[str, str]] | None = None,
 ) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
+    job = create(session, spec, summary=summary, warnings=warnings)
+    enqueue_after_commit(session, job.id)
+    return job
+
+
+def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
+    """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
     now = utcnow()
     job = Job(
         name=spec.name,
         status=JobStatus.queued,
         spec=spec.model_dump(mode="json"),
-        summary=summary,
-        warnings=warnings,
         created_at=now,
         updated_at=now,
         transitions=[JobTransition(status=JobStatus.queued, at=now)],
+        **columns,
     )
     session.add(job)
     session.flush()
     events.status(session, job.id, JobStatus.queued, now)
-    enqueue_after_commit(session, job.id)
     return job
 
 
@@ -136,3 +141,23 @@ def fail(session: Session, job_id: str, error: str) -> Job:
 def end_cancelled(session: Session, job_id: str, final_metrics: dict[str, float] | None) -> Job:
     """The worker stopped a job that was asked to stop; its finished epochs are kept."""
     return _finish(session, job_id, JobStatus.cancelled, final_metrics=final_metrics)
+
+
+def stop_running(session: Session, job_ids: Sequence[str]) -> list[str]:
+    """Ask those of the jobs that are running to stop (their workers end them cancelled)."""
+    now = utcnow()
+    return [
+        job_id
+        for job_id in job_ids
+        if _move(session, job_id, JobStatus.running, JobStatus.cancelling, now)
+    ]
+
+
+def cancel_queued(session: Session, job_ids: Sequence[str]) -> list[str]:
+    """Cancel those of the jobs that are still queued, at once; the ids that were cancelled."""
+    now = utcnow()
+    return [
+        job_id
+        for job_id in job_ids
+        if _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)
+    ]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import Job, JobStatus, TrainedModel
 from services.errors import Conflict, NotFound
@@ -21,7 +21,7 @@ def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
 
 def get(session: Session, model_id: str) -> TrainedModel:
     """The model, or 404 for an unknown id, or 409 while its job has not succeeded."""
-    model = session.get(TrainedModel, model_id)
+    model = session.get(TrainedModel, model_id, options=[joinedload(TrainedModel.job)])
     if model is not None:
         return model
     job = session.get(Job, model_id)
@@ -44,5 +44,9 @@ def get(session: Session, model_id: str) -> TrainedModel:
 
 def page(session: Session, *, limit: int, offset: int) -> Sequence[TrainedModel]:
     return session.scalars(
-        select(TrainedModel).order_by(TrainedModel.created_at.desc()).limit(limit).offset(offset)
+        select(TrainedModel)
+        .options(joinedload(TrainedModel.job))
+        .order_by(TrainedModel.created_at.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()

@@ -45,6 +45,10 @@ def make_celery(settings: Settings) -> Celery:
         app.conf.broker_transport_options = {
             "visibility_timeout": settings.job_time_limit_seconds + VISIBILITY_MARGIN_SECONDS
         }
+    elif app.conf.broker_url.startswith("sqla+sqlite"):
+        # Workers send messages too (a batch's next job), while their parent polls and acks:
+        # wait for SQLite's lock like the database does, instead of losing the message.
+        app.conf.broker_transport_options = {"connect_args": {"timeout": 30}}
     return app
 
 

@@ -7,6 +7,9 @@ is a 422 naming each field, what was found, what is allowed and how to fix it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from descent.settings import Settings
@@ -52,6 +55,36 @@ def check(session: Session, spec: JobSpec, settings: Settings) -> Resolution:
         return resolve(spec, data, limits(settings))
     except SpecError as error:
         raise _invalid(error.problems) from None
+
+
+def job_details(checked: Resolution) -> dict[str, Any]:
+    """What a job row keeps of its check: the model summary and the warnings."""
+    return {
+        "summary": checked.summary(),
+        "warnings": [warning.as_dict() for warning in checked.warnings],
+    }
+
+
+def check_all(session: Session, items: Sequence[JobSpec], settings: Settings) -> list[Resolution]:
+    """Check a batch's specs; one that cannot train refuses them all, each error naming its item."""
+    checked: list[Resolution] = []
+    errors: list[dict[str, Any]] = []
+    for index, spec in enumerate(items):
+        try:
+            checked.append(check(session, spec, settings))
+        except InvalidSpec as error:
+            errors.extend({"item": index, "name": spec.name, **e} for e in error.errors or [])
+    if errors:
+        bad = sorted({e["item"] for e in errors})
+        summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidSpec(
+            f"{len(bad)} of the batch's {len(items)} items cannot train, so none was created: "
+            + summary,
+            fix="correct the items listed in errors (item is the 0-based position in the "
+            "expanded batch) and submit the batch again",
+            errors=errors,
+        )
+    return checked
 
 
 def _invalid(problems: list[Problem]) -> InvalidSpec:

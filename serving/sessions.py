@@ -1,19 +1,44 @@
-"""ONNX Runtime sessions, cached per model file, safe to share between request threads."""
+"""Loaded models: ONNX Runtime sessions with what prediction needs, in an LRU keyed by model id.
+
+Safe under concurrent requests: ``InferenceSession.run`` is thread-safe, the cache's map is
+guarded by a lock, and a model asked for by many requests at once is loaded only once.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
+from serving.errors import ModelFileGone
+from serving.inputs import ModelInput
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything prediction needs to know about a trained model, besides its weights."""
+
+    id: str
+    task: str
+    class_names: tuple[str, ...]
+    input: ModelInput
+    scaling: str
+    onnx_path: Path
+
 
 class OnnxModel:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = 1) -> None:
         options = ort.SessionOptions()
         options.log_severity_level = 3
+        options.intra_op_num_threads = threads
+        # Idle pool threads would otherwise spin for a while after each run, taking CPU from
+        # the request handling that shares the same cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(path), sess_options=options, providers=["CPUExecutionProvider"]
         )
@@ -24,24 +49,68 @@ class OnnxModel:
         return self._session.run(None, {self._input: batch})[0]
 
 
-class SessionCache:
-    """A small LRU of loaded models keyed by file path."""
+@dataclass(frozen=True)
+class ServedModel:
+    card: ModelCard
+    onnx: OnnxModel
 
-    def __init__(self, max_size: int) -> None:
+    def file_present(self) -> bool:
+        """A model whose file has been removed must stop answering, even from the cache."""
+        return self.card.onnx_path.is_file()
+
+
+def gone(
+    model_id: str, reason: str = "is missing from the artifact store", file: str = "ONNX"
+) -> ModelFileGone:
+    return ModelFileGone(
+        f"model {model_id!r} is registered but its {file} file {reason}",
+        fix="retrain it: submit its job's spec again with POST /v1/jobs",
+    )
+
+
+class SessionCache:
+    """At most ``max_size`` loaded models, least recently used evicted first."""
+
+    def __init__(self, max_size: int, threads: int = 1) -> None:
         self._max_size = max_size
-        self._models: OrderedDict[Path, OnnxModel] = OrderedDict()
+        self._threads = threads
+        self._models: OrderedDict[str, ServedModel] = OrderedDict()
+        self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def get(self, path: Path) -> OnnxModel:
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def get(self, model_id: str) -> ServedModel | None:
+        """The loaded model, or None; cheap enough for every request."""
         with self._lock:
-            model = self._models.get(path)
+            model = self._models.get(model_id)
             if model is not None:
-                self._models.move_to_end(path)
-                return model
-        model = OnnxModel(path)  # loading happens outside the lock
+                self._models.move_to_end(model_id)
+            return model
+
+    def evict(self, model_id: str) -> None:
         with self._lock:
-            self._models[path] = model
-            self._models.move_to_end(path)
+            self._models.pop(model_id, None)
+
+    def load(self, model_id: str, describe: Callable[[], ModelCard]) -> ServedModel:
+        """The model, loading it (``describe`` gives its card) unless another thread has."""
+        with self._lock:
+            loading = self._loading.setdefault(model_id, threading.Lock())
+        with loading:  # one load per model; other models load in parallel
+            try:
+                return self.get(model_id) or self._add(model_id, describe())
+            finally:
+                with self._lock:
+                    self._loading.pop(model_id, None)
+
+    def _add(self, model_id: str, card: ModelCard) -> ServedModel:
+        try:
+            model = ServedModel(card, OnnxModel(card.onnx_path, self._threads))
+        except Exception as exc:  # onnxruntime raises its own types for unreadable files
+            raise gone(model_id, f"cannot be loaded ({type(exc).__name__})") from exc
+        with self._lock:
+            self._models[model_id] = model
             while len(self._models) > self._max_size:
                 self._models.popitem(last=False)
         return model

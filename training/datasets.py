@@ -27,6 +27,9 @@ class DatasetInfo:
     # Original label -> contiguous class index (ASL skips J=9 and Z=25).
     label_map: tuple[int, ...] | None = None
     source: str = ""
+    # "dark": light strokes on a black background (MNIST), so an uploaded image with a light
+    # background is inverted for prediction; "any": photos, used as they are.
+    background: str = "any"
 
     @property
     def num_classes(self) -> int:
@@ -46,6 +49,7 @@ DATASETS: dict[str, DatasetInfo] = {
         train_size=60_000,
         test_size=10_000,
         source="LeCun, Cortes and Burges, THE MNIST DATABASE of handwritten digits",
+        background="dark",
     ),
     "asl": DatasetInfo(
         name="asl",

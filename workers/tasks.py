@@ -10,7 +10,7 @@ from pathlib import Path
 from descent.settings import get_settings
 from models import JobStatus
 from models.db import session_scope
-from services import datasets, epochs, jobs, models, weights
+from services import batches, datasets, epochs, jobs, models, weights
 from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
@@ -23,7 +23,16 @@ MAX_ERROR_CHARS = 2_000
 
 @celery_app().task(name=TRAIN_TASK)
 def train(job_id: str) -> None:
-    run_job(job_id)
+    try:
+        run_job(job_id)
+    finally:
+        start_next_of_batch(job_id)
+
+
+def start_next_of_batch(job_id: str) -> None:
+    """If the job belongs to a batch, its slot is free now: send the batch's next job."""
+    with session_scope(get_settings().resolved_database_url) as session:
+        batches.dispatch_after(session, job_id)
 
 
 def run_job(job_id: str) -> None:

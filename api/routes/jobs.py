@@ -22,6 +22,7 @@ def to_public(job: Job) -> JobPublic:
         model_id=job.id if _has_model(job) else None,
         best_epoch=job.best_epoch,
         overfitting_since=job.overfitting_since,
+        batch_id=job.batch_id,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
@@ -48,12 +49,7 @@ def submit_job(
 ) -> JobPublic:
     """Check the spec against its data set, store the job as queued and hand it to a worker."""
     checked = specs.check(session, spec, settings)
-    job = jobs.submit(
-        session,
-        checked.spec,
-        summary=checked.summary(),
-        warnings=[warning.as_dict() for warning in checked.warnings],
-    )
+    job = jobs.submit(session, checked.spec, **specs.job_details(checked))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return to_public(job)
 

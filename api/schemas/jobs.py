@@ -47,6 +47,7 @@ class JobPublic(BaseModel):
         description="Set when validation loss rose for DESCENT_OVERFITTING_PATIENCE epochs in a "
         "row while training loss fell: the first of those epochs.",
     )
+    batch_id: str | None = Field(default=None, description="The batch it was submitted in.")
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

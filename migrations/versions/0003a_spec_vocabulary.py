@@ -1,7 +1,7 @@
 """user data sets; a job's model summary and warnings
 
 Revision ID: 0003a
-Revises: 0006a
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003a"
-down_revision: str | None = "0006a"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,3 +26,29 @@ def test_migrations_match_the_models_and_downgrade_cleanly(empty_database: str):
     migrate.downgrade(url)
     assert set(inspect(get_engine(url)).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(url)
+
+
+def test_upgrading_keeps_existing_jobs_and_their_history(empty_database: str):
+    """Later migrations alter the job table; on SQLite that copies the table, which must not
+    cascade-delete the rows that point at it."""
+    from sqlalchemy import text
+
+    url = empty_database
+    command.upgrade(migrate.alembic_config(url), "0001")
+    with get_engine(url).begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO job (id, status, spec, created_at, updated_at) "
+                "VALUES ('j1', 'succeeded', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO epoch (job_id, epoch, seconds, metrics, created_at, updated_at) "
+                "VALUES ('j1', 0, 1.0, '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            )
+        )
+    migrate.upgrade(url)
+    with get_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM job")).scalar_one() == 1
+        assert connection.execute(text("SELECT count(*) FROM epoch")).scalar_one() == 1

@@ -1,9 +1,20 @@
 """Request instances become the exact batch training used, or a clear refusal."""
 
+import base64
+import io
+
 import numpy as np
 import pytest
+from PIL import Image
 
-from serving.inputs import InputError, pixels_to_batch
+from serving.inputs import (
+    InputError,
+    ModelInput,
+    images_to_batch,
+    instances_to_batch,
+    npy_to_batch,
+    pixels_to_batch,
+)
 from training.preprocessing import scale_pixels
 
 SHAPE = (28, 28, 1)
@@ -35,3 +46,81 @@ def test_nested_and_flat_instances_give_the_training_preprocessing():
 def test_bad_instances_are_refused_with_what_was_expected(instances, message):
     with pytest.raises(InputError, match=message):
         pixels_to_batch(instances, SHAPE)
+
+
+def npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def png(pixels: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+IMAGES = (np.arange(3 * 784).reshape(3, 28, 28) * 7 % 256).astype(np.uint8)
+EXPECTED = scale_pixels(IMAGES, SHAPE)
+MODEL = ModelInput(SHAPE, background="dark")
+
+
+def test_unit_scale_values_are_taken_as_already_scaled():
+    batch = pixels_to_batch((IMAGES / 255.0).tolist(), SHAPE, scale="unit")
+    np.testing.assert_allclose(batch, EXPECTED, atol=1e-7)
+
+
+def test_an_npy_array_in_any_of_the_instance_shapes_gives_the_same_batch():
+    for array in (IMAGES, IMAGES.reshape(3, 784), IMAGES[..., None], IMAGES.astype(np.float64)):
+        np.testing.assert_array_equal(npy_to_batch(npy(array), SHAPE, "pixels"), EXPECTED)
+    fortran = np.asfortranarray(IMAGES)
+    np.testing.assert_array_equal(npy_to_batch(npy(fortran), SHAPE, "pixels"), EXPECTED)
+
+
+def test_b64_images_and_pixel_rows_mix_in_one_request():
+    instances = [{"b64": png(IMAGES[0])}, IMAGES[1].tolist(), {"b64": png(IMAGES[2])}]
+    np.testing.assert_array_equal(instances_to_batch(instances, MODEL, "pixels"), EXPECTED)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"not numpy", "not an .npy file"),
+        (npy(IMAGES)[:-10], "truncated"),
+        (npy(np.array(["a"] * 784).reshape(1, 784)), "send integers or floats"),
+        (npy(np.zeros((2, 27, 27))), "28×28"),
+        (npy(np.zeros((0, 784))), "empty"),
+        (npy(np.full((1, 784), np.inf)), "NaN or infinite"),
+        (npy(np.full((1, 784), 256.0)), "0 to 255"),
+    ],
+)
+def test_a_bad_npy_body_is_refused_with_what_was_expected(data, message):
+    with pytest.raises(InputError, match=message):
+        npy_to_batch(data, SHAPE, "pixels")
+
+
+def test_unit_scale_values_above_one_are_refused_with_a_hint():
+    with pytest.raises(InputError, match='look like 0-255 pixels: leave out "scale"'):
+        pixels_to_batch([[200] * 784], SHAPE, scale="unit")
+
+
+@pytest.mark.parametrize(
+    ("instance", "message"),
+    [
+        ({"b64": "%%%"}, r"instances\[1\]: b64 is not valid base64"),
+        ({"b64": base64.b64encode(b"GIF89a-not-really").decode()}, "not a PNG, JPEG"),
+        ({"image": "abc"}, r'must be \{"b64"'),
+        ({"b64": 12}, r'must be \{"b64"'),
+        ([0] * 10, r"instances\[1\]: instances have shape \[10\]"),
+    ],
+)
+def test_a_bad_instance_among_good_ones_is_named_by_its_index(instance, message):
+    with pytest.raises(InputError, match=message):
+        instances_to_batch([{"b64": png(IMAGES[0])}, instance], MODEL, "pixels")
+
+
+def test_uploaded_files_are_named_by_their_position_when_refused():
+    with pytest.raises(InputError, match="file 2 of 2: the 5 bytes sent are not"):
+        images_to_batch([base64.b64decode(png(IMAGES[0])), b"hello"], MODEL)
+    with pytest.raises(InputError, match="no image files"):
+        images_to_batch([], MODEL)

@@ -124,7 +124,7 @@ def form_run(browser, service: Service) -> Iterator[dict]:
     web = Browser(browser, service)
     page = web.page
     page.goto("/")
-    page.get_by_label("Name").fill("web-small")
+    page.locator("#job-form").get_by_label("Name").fill("web-small")
     page.get_by_label("Data set").select_option("mnist")
     page.get_by_label("Training rows").fill("4000")
     page.get_by_label("Validate on").select_option("fraction")

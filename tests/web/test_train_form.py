@@ -62,7 +62,7 @@ def test_every_field_has_a_label_and_the_form_works_from_the_keyboard(web: Brows
     )
     assert unlabelled == []
     page.get_by_label("Epochs").fill("0")
-    page.get_by_label("Name").focus()
+    page.locator("#job-form").get_by_label("Name").focus()
     for _ in range(60):  # Tab through every control until the submit button has the focus
         if page.evaluate("document.activeElement.id") == "submit":
             break

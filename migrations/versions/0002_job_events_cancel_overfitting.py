@@ -1,6 +1,6 @@
 """job events for live progress; best epoch and overfitting on jobs and epochs
 
-Revision ID: 0006a
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-30
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006a"
+revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,0 +1,146 @@
+from collections import Counter
+from typing import Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from api.deps import BatchDep, SessionDep, SettingsDep
+from api.errors import describe_error
+from api.schemas.batches import (
+    BatchCreate,
+    BatchJob,
+    BatchPublic,
+    Curve,
+    Curves,
+    Standing,
+)
+from models import Batch, JobStatus
+from services import batches, leaderboards, specs, sweeps
+from services.errors import InvalidInput
+from training.spec import JobSpec
+
+router = APIRouter(prefix="/v1/batches", tags=["batches"])
+
+DEFAULT_METRIC = "val_loss"
+MetricQuery = Query(
+    default=DEFAULT_METRIC,
+    pattern=r"^[a-z][a-z0-9_]*$",
+    description="The metric to rank by: val_loss, val_accuracy, loss, accuracy, ...",
+)
+
+
+def parse_items(body: BatchCreate) -> list[JobSpec]:
+    """Expand the batch into specs and validate every one; refuse the whole batch if any fails."""
+    if body.base is not None:
+        items = sweeps.expand(body.base, body.vary, body.seeds)
+    else:
+        items = sweeps.with_seeds(body.specs or [], body.seeds)
+    specs: list[JobSpec] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            specs.append(JobSpec.model_validate(item))
+        except ValidationError as exc:
+            errors.extend(
+                {"item": index, "name": item.get("name"), **describe_error(error)}
+                for error in exc.errors()
+            )
+    if errors:
+        bad = sorted({e["item"] for e in errors})
+        summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidInput(
+            f"{len(bad)} of the batch's {len(items)} items are invalid, so none was created: "
+            + summary,
+            fix="correct the items listed in errors (item is the 0-based position in the "
+            "expanded batch, seeds outermost) and submit the batch again",
+            errors=errors,
+        )
+    return specs
+
+
+def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
+    jobs = batches.jobs_of(session, batch.id)
+    comparison = leaderboards.compare(session, jobs, metric)
+    varied = dict(zip([j.id for j in jobs], sweeps.varied([j.spec for j in jobs]), strict=True))
+    counts = {s.value: 0 for s in JobStatus} | dict(Counter(job.status for job in jobs))
+    return BatchPublic(
+        id=batch.id,
+        name=batch.name,
+        status=batches.status_of(counts),
+        size=batch.size,
+        max_parallel=batch.max_parallel,
+        created_at=batch.created_at,
+        cancelled_at=batch.cancelled_at,
+        counts=counts,
+        metric=comparison.metric,
+        goal=comparison.goal,
+        leaderboard=[
+            Standing(
+                rank=s.rank,
+                job_id=s.job.id,
+                name=s.job.name,
+                status=s.job.status,
+                varied=varied[s.job.id],
+                value=s.value,
+                epoch=s.epoch,
+            )
+            for s in comparison.leaderboard
+        ],
+        jobs=[
+            BatchJob(
+                id=job.id,
+                name=job.name,
+                index=job.batch_index or 0,
+                status=job.status,
+                varied=varied[job.id],
+                epochs=job.spec.get("epochs", 0),
+                epochs_done=comparison.epochs_done[job.id],
+                final_metrics=job.final_metrics,
+                error=job.error,
+            )
+            for job in jobs
+        ],
+        curves=Curves(
+            metric=comparison.metric,
+            epochs=comparison.epochs,
+            series=[
+                Curve(job_id=job.id, name=job.name, values=comparison.curves[job.id])
+                for job in jobs
+            ],
+        ),
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchPublic,
+    summary="Submit a batch of jobs",
+)
+def submit_batch(
+    body: BatchCreate, session: SessionDep, settings: SettingsDep, response: Response
+) -> BatchPublic:
+    """Validate every item first, then create all the jobs at once; one bad item refuses all."""
+    checked = specs.check_all(session, parse_items(body), settings)
+    batch = batches.create(
+        session,
+        [item.spec for item in checked],
+        name=body.name,
+        max_parallel=body.max_parallel,
+        details=[specs.job_details(item) for item in checked],
+    )
+    response.headers["Location"] = f"/v1/batches/{batch.id}"
+    return to_public(session, batch, DEFAULT_METRIC)
+
+
+@router.get("/{batch_id}", response_model=BatchPublic, summary="Get a batch")
+def get_batch(batch: BatchDep, session: SessionDep, metric: str = MetricQuery) -> BatchPublic:
+    """Counts by status, the jobs, a leaderboard by each job's best epoch, and aligned curves."""
+    return to_public(session, batch, metric)
+
+
+@router.post("/{batch_id}/cancel", response_model=BatchPublic, summary="Cancel a batch")
+def cancel_batch(batch: BatchDep, session: SessionDep) -> BatchPublic:
+    """Cancel the batch's queued jobs at once and send no further job; running jobs finish."""
+    return to_public(session, batches.cancel(session, batch.id), DEFAULT_METRIC)

@@ -1,0 +1,246 @@
+"""A typed HTTP client for Descent's API (httpx). It imports no TensorFlow, numpy or Pillow.
+
+    from descent.client import Client
+
+    with Client("http://127.0.0.1:8000") as api:
+        job = api.submit_job({"dataset": {"name": "mnist"}, "model": {"preset": "dense"}})
+        print(api.history(job.id).epochs)
+
+Responses are pydantic models that keep only the fields the client knows and ignore the rest,
+so a newer server does not break an older client. Every failed request raises ``ApiError``
+with the server's problem details (what is wrong, and how to fix it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Job(_Response):
+    id: str
+    name: str | None = None
+    status: str
+    spec: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    final_metrics: dict[str, float] | None = None
+    model_id: str | None = None
+    batch_id: str | None = None
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def epochs(self) -> int:
+        return int(self.spec.get("epochs", 0))
+
+
+class JobList(_Response):
+    items: list[Job]
+    total: int
+
+
+class Epoch(_Response):
+    epoch: int
+    loss: float | None = None
+    accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    learning_rate: float | None = None
+    seconds: float = 0.0
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+
+    def value(self, metric: str) -> float | None:
+        known = getattr(self, metric, None) if metric in type(self).model_fields else None
+        return known if known is not None else self.metrics.get(metric)
+
+
+class History(_Response):
+    job_id: str
+    status: str
+    epochs: list[Epoch]
+
+
+class BatchJob(_Response):
+    id: str
+    name: str | None = None
+    index: int
+    status: str
+    varied: dict[str, Any] = Field(default_factory=dict)
+    epochs: int = 0
+    epochs_done: int = -1
+    final_metrics: dict[str, float] | None = None
+    error: str | None = None
+
+
+class Standing(_Response):
+    rank: int
+    job_id: str
+    name: str | None = None
+    status: str
+    varied: dict[str, Any] = Field(default_factory=dict)
+    value: float
+    epoch: int
+
+
+class Curve(_Response):
+    job_id: str
+    name: str | None = None
+    values: list[float | None]
+
+
+class Curves(_Response):
+    metric: str
+    epochs: list[int]
+    series: list[Curve]
+
+
+class Batch(_Response):
+    id: str
+    name: str | None = None
+    status: str
+    size: int
+    max_parallel: int
+    counts: dict[str, int]
+    metric: str
+    goal: str
+    leaderboard: list[Standing]
+    jobs: list[BatchJob]
+    curves: Curves
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+class Model(_Response):
+    id: str
+    dataset: str
+    class_names: list[str]
+    input_shape: list[int]
+
+
+class Prediction(_Response):
+    label: str
+    class_index: int
+    probabilities: list[float]
+
+
+class ApiError(Exception):
+    """A request failed: the server's problem details, or why the server could not be reached."""
+
+    def __init__(
+        self,
+        status: int | None,
+        title: str,
+        detail: str,
+        *,
+        fix: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(f"{title}: {detail}")
+        self.status, self.title, self.detail = status, title, detail
+        self.fix, self.errors = fix, errors or []
+
+    @classmethod
+    def from_response(cls, response: httpx.Response) -> ApiError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict):
+            body = {}
+        detail = body.get("detail") or response.text.strip() or response.reason_phrase
+        return cls(
+            response.status_code,
+            str(body.get("title") or response.reason_phrase),
+            str(detail),
+            fix=body.get("fix"),
+            errors=body.get("errors") if isinstance(body.get("errors"), list) else None,
+        )
+
+
+class Client:
+    """One server. ``api_key`` is sent as a bearer token where one is given."""
+
+    def __init__(
+        self, url: str = DEFAULT_URL, *, api_key: str | None = None, timeout: float = 30.0
+    ) -> None:
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # jobs
+    def submit_job(self, spec: dict[str, Any]) -> Job:
+        return Job.model_validate(self._request("POST", "/v1/jobs", json=spec))
+
+    def get_job(self, job_id: str) -> Job:
+        return Job.model_validate(self._request("GET", f"/v1/jobs/{job_id}"))
+
+    def list_jobs(self, *, limit: int = 20, offset: int = 0) -> JobList:
+        params = {"limit": limit, "offset": offset}
+        return JobList.model_validate(self._request("GET", "/v1/jobs", params=params))
+
+    def history(self, job_id: str) -> History:
+        return History.model_validate(self._request("GET", f"/v1/jobs/{job_id}/history"))
+
+    def cancel_job(self, job_id: str) -> Job:
+        return Job.model_validate(self._request("POST", f"/v1/jobs/{job_id}/cancel"))
+
+    # batches
+    def submit_batch(self, body: dict[str, Any]) -> Batch:
+        return Batch.model_validate(self._request("POST", "/v1/batches", json=body))
+
+    def get_batch(self, batch_id: str, *, metric: str | None = None) -> Batch:
+        params = {"metric": metric} if metric else None
+        return Batch.model_validate(self._request("GET", f"/v1/batches/{batch_id}", params=params))
+
+    def cancel_batch(self, batch_id: str) -> Batch:
+        return Batch.model_validate(self._request("POST", f"/v1/batches/{batch_id}/cancel"))
+
+    # models
+    def get_model(self, model_id: str) -> Model:
+        return Model.model_validate(self._request("GET", f"/v1/models/{model_id}"))
+
+    def predict(self, model_id: str, instances: list[Any]) -> list[Prediction]:
+        body = self._request(
+            "POST", f"/v1/models/{model_id}/predict", json={"instances": instances}
+        )
+        return [Prediction.model_validate(p) for p in body["predictions"]]
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise ApiError(
+                None,
+                "Cannot reach the server",
+                f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
+                fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
+            ) from exc
+        if response.is_error:
+            raise ApiError.from_response(response)
+        return response.json()

@@ -1,0 +1,156 @@
+"""``descent submit``, ``jobs``, ``history``, ``cancel`` and ``predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from descent.client import Client, Job
+from descent.commands import render
+from descent.commands.common import (
+    DEFAULT,
+    ApiKeyOption,
+    UrlOption,
+    connect,
+    console,
+    fail,
+    load_document,
+    number,
+)
+from descent.watch import JobSource, poll_job
+
+WatchOption = Annotated[
+    bool, typer.Option("--watch", "-w", help="Follow it live until it ends, then summarise.")
+]
+
+
+def submit(
+    spec_file: Annotated[Path, typer.Argument(help="A job spec, YAML or JSON.")],
+    watch: WatchOption = False,
+    url: UrlOption = DEFAULT,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Submit a training job; with --watch, show a live progress bar, then a summary."""
+    spec = load_document(spec_file)
+    with connect(url, api_key) as client:
+        job = client.submit_job(spec)
+        console.print(f"submitted job {job.id} ({job.name or 'unnamed'}): {job.status}")
+        if not watch:
+            console.print(f"follow it with: descent history {job.id}")
+            return
+        final = follow(client, job)
+    if final.status != "succeeded":
+        raise typer.Exit(1)
+
+
+def follow(client: Client, job: Job, source: JobSource = poll_job) -> Job:
+    """Print each epoch as it is recorded under a live bar of epochs done; return the end."""
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("epochs"), TimeElapsedColumn(), console=console, transient=True,
+    )  # fmt: skip
+    task = progress.add_task(job.status, total=job.epochs)
+    status, printed, epochs = job.status, 0, []
+    with progress:
+        for update in source(client, job.id):
+            job, epochs = update.job, update.epochs
+            if job.status != status:
+                status = job.status
+                progress.console.print(f"status: {render.status(status)}")
+            for epoch in epochs[printed:]:
+                progress.console.print(render.epoch_line(epoch, job.epochs))
+            printed = len(epochs)
+            done = max((e.epoch for e in epochs), default=0)
+            progress.update(task, completed=done, description=render.status(status))
+    console.print(render.job_summary(job, epochs))
+    if job.model_id:
+        console.print(f"predict with: descent predict {job.model_id} image.png")
+    return job
+
+
+def jobs(
+    limit: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    url: UrlOption = DEFAULT,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """List jobs, newest first."""
+    with connect(url, api_key) as client:
+        page = client.list_jobs(limit=limit, offset=offset)
+    console.print(render.jobs_table(page.items, page.total))
+
+
+def history(
+    job_id: Annotated[str, typer.Argument(help="The job's id.")],
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw the learning curves into this PNG file.")
+    ] = None,
+    url: UrlOption = DEFAULT,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """A job's epochs as a table (epoch 0 is the untrained model); --plot draws the curves."""
+    with connect(url, api_key) as client:
+        found = client.history(job_id)
+    console.print(render.history_table(job_id, found.epochs))
+    if plot is not None:
+        from descent.commands.plots import plot_history
+
+        plot_history(found, plot)
+        console.print(f"learning curves written to {plot}")
+
+
+def cancel(
+    target_id: Annotated[str, typer.Argument(metavar="ID", help="A job's id (or a batch's).")],
+    batch: Annotated[bool, typer.Option("--batch", help="ID is a batch: cancel it.")] = False,
+    url: UrlOption = DEFAULT,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Cancel a job, or with --batch every job of a batch that has not finished."""
+    with connect(url, api_key) as client:
+        if batch:
+            found = client.cancel_batch(target_id)
+            console.print(render.batch_table(found))
+            if found.counts.get("cancelling"):
+                console.print("running jobs stop after their current batch; no new job starts")
+            return
+        job = client.cancel_job(target_id)
+    console.print(f"job {job.id}: {render.status(job.status)}")
+
+
+def predict(
+    model_id: Annotated[str, typer.Argument(metavar="MODEL", help="The model's id.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...).")],
+    url: UrlOption = DEFAULT,
+    api_key: ApiKeyOption = None,
+) -> None:
+    """Classify image files: each is made grayscale at the model's size (inverted if light)."""
+    from descent.images import ImageError, to_pixels
+
+    with connect(url, api_key) as client:
+        model = client.get_model(model_id)
+        size = (model.input_shape[0], model.input_shape[1])
+        try:
+            instances = [to_pixels(path, size) for path in images]
+        except ImageError as exc:
+            fail(str(exc))
+        predictions = client.predict(model_id, instances)
+    table = Table(title=f"model {model_id} ({model.dataset})", title_justify="left")
+    for column in ("image", "label", "probability", "runner-up"):
+        table.add_column(column)
+    for path, prediction in zip(images, predictions, strict=True):
+        ranked = sorted(enumerate(prediction.probabilities), key=lambda p: -p[1])
+        second = ranked[1] if len(ranked) > 1 else None
+        table.add_row(
+            str(path), prediction.label, number(prediction.probabilities[prediction.class_index]),
+            f"{model.class_names[second[0]]} ({number(second[1])})" if second else "—",
+        )  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (submit, jobs, history, cancel, predict):
+        app.command()(command)

@@ -1,0 +1,129 @@
+"""Tables and lines the client commands print (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from descent.client import Batch, Epoch, Job
+from descent.commands.common import number
+
+STATUS_STYLE = {
+    "queued": "dim",
+    "running": "cyan",
+    "succeeded": "green",
+    "failed": "red",
+    "cancelled": "yellow",
+}
+METRICS = ("loss", "accuracy", "val_loss", "val_accuracy")
+
+
+def status(text: str) -> str:
+    return f"[{STATUS_STYLE.get(text, 'default')}]{text}[/]"
+
+
+def epoch_line(epoch: Epoch, total: int) -> str:
+    values = "  ".join(
+        f"{name} {number(epoch.value(name))}" for name in METRICS if epoch.value(name) is not None
+    )
+    label = "untrained" if epoch.epoch == 0 else f"{epoch.seconds:.1f}s"
+    return f"epoch {epoch.epoch}/{total}  {values}  ({label})"
+
+
+def varied(values: dict[str, Any]) -> str:
+    """``optimizer.name=adam optimizer.learning_rate=0.01`` -> ``name=adam learning_rate=0.01``
+    where the last parts of the paths tell the fields apart."""
+    short = {key: key.rsplit(".", 1)[-1] for key in values}
+    if len(set(short.values())) < len(short):
+        short = {key: key for key in values}
+    return " ".join(f"{short[key]}={value}" for key, value in values.items())
+
+
+def job_summary(job: Job, epochs: list[Epoch]) -> Table:
+    table = Table(title=f"job {job.id}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    table.add_row("name", job.name or "—")
+    table.add_row("status", status(job.status))
+    if job.started_at and job.finished_at:
+        table.add_row("took", f"{(job.finished_at - job.started_at).total_seconds():.1f}s")
+    if job.error:
+        table.add_row("error", f"[red]{job.error}[/]")
+    trained = [e for e in epochs if e.epoch >= 1 and e.val_loss is not None]
+    if trained:
+        best = min(trained, key=lambda e: e.val_loss or 0.0)
+        table.add_row("best val_loss", f"{number(best.val_loss)} (epoch {best.epoch})")
+    for name, value in (job.final_metrics or {}).items():
+        table.add_row(f"final {name}", number(value))
+    if job.model_id:
+        table.add_row("model", job.model_id)
+    return table
+
+
+def jobs_table(jobs: list[Job], total: int) -> Table:
+    table = Table(title=f"{len(jobs)} of {total} jobs, newest first", title_justify="left")
+    table.add_column("id", no_wrap=True, min_width=32)
+    table.add_column("name", overflow="fold", ratio=1, min_width=8)
+    for column in ("status", "epochs", "val_acc", "created"):
+        table.add_column(column, no_wrap=True)
+    for job in jobs:
+        table.add_row(
+            job.id,
+            job.name or "—",
+            status(job.status),
+            str(job.epochs),
+            number((job.final_metrics or {}).get("val_accuracy")),
+            job.created_at.strftime("%H:%M"),
+        )
+    return table
+
+
+def history_table(job_id: str, epochs: list[Epoch]) -> Table:
+    table = Table(title=f"history of job {job_id}", title_justify="left")
+    for column in ("epoch", *METRICS, "learning_rate", "seconds"):
+        table.add_column(column, justify="right")
+    for epoch in epochs:
+        table.add_row(
+            str(epoch.epoch),
+            *(number(epoch.value(name)) for name in METRICS),
+            f"{epoch.learning_rate:g}" if epoch.learning_rate is not None else "—",
+            f"{epoch.seconds:.1f}",
+        )
+    return table
+
+
+def batch_table(batch: Batch) -> Table:
+    counts = ", ".join(f"{n} {s}" for s, n in batch.counts.items() if n)
+    table = Table(
+        title=f"batch {batch.id} {batch.name or ''} — {status(batch.status)} ({counts})",
+        title_justify="left",
+    )
+    for column in ("#", "job"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("varied", ratio=1)
+    for column in ("status", "epoch"):
+        table.add_column(column, no_wrap=True)
+    for job in batch.jobs:
+        done = max(job.epochs_done, 0)
+        table.add_row(
+            str(job.index), job.id[:8], varied(job.varied) or job.name or "—",
+            status(job.status), f"{done}/{job.epochs}",
+        )  # fmt: skip
+    return table
+
+
+def leaderboard_table(batch: Batch) -> Table:
+    best = "lowest" if batch.goal == "min" else "highest"
+    table = Table(title=f"leaderboard by best {batch.metric} ({best} first)", title_justify="left")
+    for column in ("rank", "job"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("varied", ratio=1)
+    for column in (batch.metric, "epoch", "status"):
+        table.add_column(column, no_wrap=True)
+    for row in batch.leaderboard:
+        table.add_row(
+            str(row.rank), row.job_id[:8], varied(row.varied) or row.name or "—",
+            number(row.value), str(row.epoch), status(row.status),
+        )  # fmt: skip
+    return table

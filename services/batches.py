@@ -1,0 +1,154 @@
+"""Create batches, hand their jobs to the workers at most ``max_parallel`` at a time, cancel them.
+
+Celery cannot hold messages back per batch, so the database does: a batch's jobs are all created
+at once, but only ``max_parallel`` of them get a broker message. Whenever one of its jobs ends,
+the worker calls :func:`dispatch_after`, which sends the next waiting job's message. One batch
+therefore never has more than ``max_parallel`` messages queued or running, and jobs that other
+clients submit meanwhile take their turn in the broker's queue between the batch's jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from models import Batch, Job, JobStatus
+from models.base import utcnow
+from services import jobs
+from services.errors import NotFound
+from services.queue import enqueue_after_commit
+from training.spec import JobSpec
+
+FINISHED = [status.value for status in JobStatus if status.finished]
+
+
+def create(
+    session: Session,
+    specs: Sequence[JobSpec],
+    *,
+    name: str | None,
+    max_parallel: int,
+    details: Sequence[dict[str, Any]] | None = None,
+) -> Batch:
+    """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit.
+
+    ``details`` holds, per spec, further job columns (its check's summary and warnings)."""
+    now = utcnow()
+    batch = Batch(
+        name=name, size=len(specs), max_parallel=max_parallel, dispatched=0, created_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    session.add(batch)
+    session.flush()
+    for index, spec in enumerate(specs):
+        extra = details[index] if details is not None else {}
+        jobs.create(session, spec, batch_id=batch.id, batch_index=index, **extra)
+    dispatch(session, batch.id)
+    return batch
+
+
+def get(session: Session, batch_id: str) -> Batch:
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(
+            f"no batch with id {batch_id!r}",
+            fix="use the id that POST /v1/batches returned (its Location header)",
+        )
+    return batch
+
+
+def jobs_of(session: Session, batch_id: str) -> Sequence[Job]:
+    """The batch's jobs in the order they were submitted."""
+    return session.scalars(
+        select(Job).where(Job.batch_id == batch_id).order_by(Job.batch_index)
+    ).all()
+
+
+def dispatch(session: Session, batch_id: str) -> list[str]:
+    """Send the messages of the batch's next waiting jobs, until ``max_parallel`` are in flight.
+
+    Safe to call any number of times and from many processes: it first takes the batch row's
+    write lock (an UPDATE), so concurrent calls for one batch run one after the other, and it
+    counts what is in flight rather than trusting the caller. The ids sent are returned; their
+    messages leave once the caller commits.
+    """
+    locked = session.execute(update(Batch).where(Batch.id == batch_id).values(updated_at=utcnow()))
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        return []
+    batch = session.get_one(Batch, batch_id, populate_existing=True)
+    if batch.cancelled_at is not None:
+        return []
+    in_flight = (
+        session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.batch_id == batch_id,
+                Job.batch_index < batch.dispatched,
+                Job.status.not_in(FINISHED),
+            )
+        )
+        or 0
+    )
+    free = batch.max_parallel - in_flight
+    if free <= 0:
+        return []
+    waiting = session.execute(
+        select(Job.id, Job.batch_index, Job.status)
+        .where(Job.batch_id == batch_id, Job.batch_index >= batch.dispatched)
+        .order_by(Job.batch_index)
+    ).all()
+    sent: list[str] = []
+    for job_id, index, status in waiting:
+        if len(sent) == free:
+            break
+        batch.dispatched = index + 1
+        if status == JobStatus.queued:  # one cancelled before its turn is passed over
+            enqueue_after_commit(session, job_id)
+            sent.append(job_id)
+    session.flush()
+    return sent
+
+
+def dispatch_after(session: Session, job_id: str) -> list[str]:
+    """A job has ended (or could not run): if it belongs to a batch, fill its slot."""
+    batch_id = session.scalar(select(Job.batch_id).where(Job.id == job_id))
+    return dispatch(session, batch_id) if batch_id else []
+
+
+def cancel(session: Session, batch_id: str) -> Batch:
+    """Stop the batch: queued jobs are cancelled at once, running ones are asked to stop
+    (within a batch, as a job's own cancel does), and no further job is sent."""
+    now = utcnow()
+    locked = session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(cancelled_at=func.coalesce(Batch.cancelled_at, now), updated_at=now)
+    )
+    if locked.rowcount != 1:  # type: ignore[attr-defined]
+        get(session, batch_id)  # raises NotFound
+    unfinished = session.execute(
+        select(Job.id, Job.status).where(
+            Job.batch_id == batch_id, Job.status.in_([JobStatus.queued, JobStatus.running])
+        )
+    ).all()
+    jobs.cancel_queued(session, [i for i, status in unfinished if status == JobStatus.queued])
+    jobs.stop_running(session, [i for i, status in unfinished if status == JobStatus.running])
+    return session.get_one(Batch, batch_id, populate_existing=True)
+
+
+def status_of(counts: dict[str, int]) -> str:
+    """queued until a job starts, running while any is unfinished; then succeeded if all did,
+    cancelled if any was cancelled, else failed."""
+    unfinished = sum(n for status, n in counts.items() if status not in FINISHED)
+    if unfinished:
+        started = sum(counts.values()) - counts.get(JobStatus.queued, 0)
+        return JobStatus.running if started else JobStatus.queued
+    if counts.get(JobStatus.cancelled):
+        return JobStatus.cancelled
+    if counts.get(JobStatus.failed):
+        return JobStatus.failed
+    return JobStatus.succeeded

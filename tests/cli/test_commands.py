@@ -1,0 +1,40 @@
+"""The client commands' own errors: bad files and an unreachable server, said plainly."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from descent.cli import app
+from tests.conftest import free_port
+
+runner = CliRunner()
+
+
+def test_a_spec_file_that_is_not_yaml_is_refused_with_the_parser_message(tmp_path: Path):
+    path = tmp_path / "spec.yaml"
+    path.write_text("dataset: {name: mnist\n")
+    result = runner.invoke(app, ["submit", str(path)])
+    assert result.exit_code == 2
+    assert f"{path} is not valid YAML" in result.output
+
+
+def test_a_spec_file_must_hold_one_object(tmp_path: Path):
+    path = tmp_path / "spec.json"
+    path.write_text("[1, 2]")
+    result = runner.invoke(app, ["batch", str(path)])
+    assert result.exit_code == 2
+    assert "must hold one object" in result.output
+
+
+def test_a_missing_file_is_named(tmp_path: Path):
+    result = runner.invoke(app, ["submit", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 2
+    assert "cannot read" in result.output and "absent.yaml" in result.output
+
+
+def test_an_unreachable_server_says_how_to_point_at_one():
+    url = f"http://127.0.0.1:{free_port()}"
+    result = runner.invoke(app, ["jobs"], env={"DESCENT_URL": url})
+    assert result.exit_code == 1
+    assert "Cannot reach the server" in result.output
+    assert "DESCENT_URL" in result.output
