@@ -104,3 +104,23 @@ def test_docs_describe_the_spec_fields(client: TestClient):
     assert "label_encoding" not in job  # derived from the loss, never asked
     summary = schemas["LayerSummary"]["properties"]
     assert "Weights w" in summary["weights"]["description"]
+
+
+def test_a_batch_item_that_cannot_train_refuses_the_batch_naming_the_item(client: TestClient):
+    good = {**CNN, "dataset": {"name": "mnist", "limit": 100}}
+    bad = {**good, "dataset": {"name": "asl", "limit": 100}, "model": {"layers": [
+        {"type": "flatten"}, {"type": "dense", "units": 10, "activation": "softmax"}]}}  # fmt: skip
+    response = client.post("/v1/batches", json={"specs": [good, bad]})
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert (error["item"], error["field"], error["allowed"]) == (1, "model.layers[1].units", [24])
+    assert client.get("/v1/jobs").json()["total"] == 0
+
+
+def test_batch_jobs_keep_their_resolved_spec_summary_and_warnings(client: TestClient):
+    spec = {**CNN, "optimizer": {"name": "sgd", "learning_rate": 2}}
+    batch = client.post("/v1/batches", json={"specs": [spec], "seeds": [1, 2]}).json()
+    job = client.get(f"/v1/jobs/{batch['jobs'][0]['id']}").json()
+    assert job["summary"]["total_params"] == 225_034
+    assert [w["field"] for w in job["warnings"]] == ["optimizer.learning_rate"]
+    assert job["spec"]["loss"] == "categorical_crossentropy"
