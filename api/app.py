@@ -5,7 +5,7 @@ from fastapi.staticfiles import StaticFiles
 
 import descent
 from api import errors
-from api.routes import batches, datasets, events, health, jobs, models
+from api.routes import batches, datasets, events, health, job_checks, jobs, models, weights
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
 from services.artifacts import get_store
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
-    for module in (health, jobs, events, batches, models, datasets):
+    for module in (health, job_checks, jobs, events, batches, models, weights, datasets):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

@@ -35,7 +35,9 @@ def get_model_cache(request: Request) -> SessionCache:
     return request.app.state.model_cache
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit happens before the response is sent, so a client that reads
+# what it just created (POST, then GET at once) finds it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -12,11 +13,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import DescentError
 from serving.errors import ServingError
-from training.spec import LAYER_TYPES
+from training.spec import UNION_TAGS
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+MAX_FOUND_CHARS = 200
+BOUNDS = {
+    "greater_than": ">",
+    "greater_than_equal": ">=",
+    "less_than": "<",
+    "less_than_equal": "<=",
+}
 
 
 def problem(
@@ -40,19 +48,29 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     text = ""
+    field: Any = None  # the last field name, the one a union tag would follow
     previous: Any = None
     for part in parts:
         if isinstance(part, int):
             text += f"[{part}]"
-        elif isinstance(previous, int) and part in LAYER_TYPES:
-            pass  # pydantic names the union member a list item matched; the index says enough
+        elif (previous == field or isinstance(previous, int)) and part in UNION_TAGS.get(
+            str(field), ()
+        ):
+            pass  # pydantic names the union member a value matched; the field says enough
         else:
             text += f".{part}" if text else str(part)
+            field = part
         previous = part
     return text or "body"
 
 
-def _describe(error: dict[str, Any]) -> dict[str, Any]:
+def _found(value: Any) -> Any:
+    text = json.dumps(value, default=str)
+    return value if len(text) <= MAX_FOUND_CHARS else text[:MAX_FOUND_CHARS] + "..."
+
+
+def describe_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One pydantic error as the API reports it: field, message, found, allowed, fix."""
     if error.get("type") == "json_invalid":
         position = error.get("loc", ("body", 0))[-1]
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
@@ -61,16 +79,62 @@ def _describe(error: dict[str, Any]) -> dict[str, Any]:
             "message": f"the body is not valid JSON ({reason} at character {position})",
             "type": "json_invalid",
         }
-    return {
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    described: dict[str, Any] = {
         "field": field_path(error.get("loc", ())),
         "message": str(error.get("msg", "")).removeprefix("Value error, "),
-        "type": error.get("type"),
+        "type": kind,
     }
+    if kind != "missing" and "input" in error:
+        described["found"] = _found(error["input"])
+    if kind == "union_tag_invalid":
+        key = str(ctx.get("discriminator", ""))
+        if key.startswith("'"):  # a field such as 'type' or 'name' holds the unknown value
+            described["field"] += f".{key.strip(chr(39))}"
+        described["message"] = (
+            f"{ctx.get('tag')!r} is not known here; allowed: {ctx.get('expected_tags')}"
+        )
+        described["allowed"] = ctx.get("expected_tags")
+        described["fix"] = "use one of the allowed values"
+    elif kind == "union_tag_not_found":
+        field = described["field"]
+        name = field.rsplit(".", 1)[-1].split("[")[0]
+        tags = UNION_TAGS.get(name, ())
+        key = str(ctx.get("discriminator", ""))
+        if key.startswith("'"):
+            described["field"] += f".{key.strip(chr(39))}"
+            described["message"] = "is required: it says which kind of value this is"
+        else:
+            described["message"] = "is not one of the allowed values or forms"
+        if tags:
+            described["allowed"] = ", ".join(f"'{tag}'" for tag in tags)
+        described["fix"] = "use one of the allowed values; GET /docs shows each form"
+    elif kind in ("literal_error", "enum"):
+        described["allowed"] = ctx.get("expected")
+        described["fix"] = "use one of the allowed values"
+    elif kind in BOUNDS:
+        bound = f"{BOUNDS[kind]} {next(iter(ctx.values()), '')}"
+        described["allowed"] = bound
+        described["fix"] = f"use a value {bound}"
+    elif kind in ("too_short", "too_long"):
+        described["allowed"] = (
+            f"at least {ctx.get('min_length')} items"
+            if kind == "too_short"
+            else f"at most {ctx.get('max_length')} items"
+        )
+    elif kind == "extra_forbidden":
+        described["message"] = "is not a field here"
+        described["fix"] = "remove it or correct its spelling; GET /docs lists the fields"
+    elif kind == "missing":
+        described["message"] = "is required"
+        described["fix"] = "add it"
+    described.setdefault("fix", "correct this field; GET /docs shows what it accepts")
+    return described
 
 
 def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [_describe(error) for error in exc.errors()]
+    errors = [describe_error(error) for error in exc.errors()]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(
         422,

@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     events_poll_seconds: float = Field(
         default=0.2, gt=0, le=5, description="How often an event stream looks for new events."
     )
+    # Caps on one job's spec, checked at submission.
+    max_layers: int = Field(default=64, ge=1, description="Most layers in a job's model.")
+    max_params: int = Field(default=10_000_000, ge=1, description="Most parameters in a model.")
+    max_epochs: int = Field(default=1_000, ge=1, description="Most epochs a job may train.")
+    max_batch_size: int = Field(default=65_536, ge=1, description="Largest batch_size.")
+    max_weights_params: int = Field(
+        default=100_000,
+        ge=0,
+        description="Largest model whose trained weights are stored and served as JSON.",
+    )
+    max_upload_bytes: int = Field(
+        default=50_000_000, ge=1, description="Largest data set upload (CSV or JSON body)."
+    )
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> "Settings":

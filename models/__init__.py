@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.batch import Batch
+from models.dataset import UserDataset
 from models.epoch import EpochRecord
 from models.job import Job, JobStatus, JobTransition
 from models.job_event import JobEvent
@@ -16,4 +17,5 @@ __all__ = [
     "JobStatus",
     "JobTransition",
     "TrainedModel",
+    "UserDataset",
 ]

@@ -54,6 +54,9 @@ class Job(TimestampMixin, Base):
         ForeignKey("batch.id", ondelete="SET NULL"), index=True
     )
     batch_index: Mapped[int | None] = mapped_column(Integer)
+    # Resolved at submission: the model's layer-by-layer summary and the spec's warnings.
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

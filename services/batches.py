@@ -10,6 +10,7 @@ clients submit meanwhile take their turn in the broker's queue between the batch
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -25,9 +26,16 @@ FINISHED = [status.value for status in JobStatus if status.finished]
 
 
 def create(
-    session: Session, specs: Sequence[JobSpec], *, name: str | None, max_parallel: int
+    session: Session,
+    specs: Sequence[JobSpec],
+    *,
+    name: str | None,
+    max_parallel: int,
+    details: Sequence[dict[str, Any]] | None = None,
 ) -> Batch:
-    """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit."""
+    """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit.
+
+    ``details`` holds, per spec, further job columns (its check's summary and warnings)."""
     now = utcnow()
     batch = Batch(
         name=name, size=len(specs), max_parallel=max_parallel, dispatched=0, created_at=now,
@@ -36,7 +44,8 @@ def create(
     session.add(batch)
     session.flush()
     for index, spec in enumerate(specs):
-        jobs.create(session, spec, batch_id=batch.id, batch_index=index)
+        extra = details[index] if details is not None else {}
+        jobs.create(session, spec, batch_id=batch.id, batch_index=index, **extra)
     dispatch(session, batch.id)
     return batch
 

@@ -36,3 +36,8 @@ class InvalidInput(DescentError):
 class Unavailable(DescentError):
     status_code = 503
     title = "Service unavailable"
+
+
+class PayloadTooLarge(DescentError):
+    status_code = 413
+    title = "Content too large"

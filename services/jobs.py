@@ -17,9 +17,15 @@ from services.queue import enqueue_after_commit
 from training.spec import JobSpec
 
 
-def submit(session: Session, spec: JobSpec) -> Job:
+def submit(
+    session: Session,
+    spec: JobSpec,
+    *,
+    summary: dict[str, Any] | None = None,
+    warnings: list[dict[str, str]] | None = None,
+) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
-    job = create(session, spec)
+    job = create(session, spec, summary=summary, warnings=warnings)
     enqueue_after_commit(session, job.id)
     return job
 

@@ -112,6 +112,15 @@ def varied(specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for path in paths
         if path != "name" and len({repr(item.get(path)) for item in flat}) > 1
     ]
+    everywhere = {path for path in differing if all(path in item for item in flat)}
+    # A field only some specs have (momentum is sgd's, beta_1 adam's) follows from a sibling
+    # that differs in all of them (optimizer.name): that sibling tells the jobs apart.
+    explained = {path.rsplit(".", 1)[0] for path in everywhere if "." in path}
+    differing = [
+        path
+        for path in differing
+        if path in everywhere or "." not in path or path.rsplit(".", 1)[0] not in explained
+    ]
     return [{path: item.get(path) for path in differing} for item in flat]
 
 

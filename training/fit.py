@@ -16,10 +16,18 @@ from typing import Any
 import keras
 import numpy as np
 
-from training import datasets
-from training.builders import compile_model
+from training.augmentation import with_augmentation
+from training.builders import build_model, compile_model
 from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
-from training.spec import JobSpec, ValidationFraction
+from training.data_info import DataInfo, builtin_info
+from training.datasets import DatasetError
+from training.limits import NO_LIMITS
+from training.option_callbacks import early_stopping_outcome, option_callbacks
+from training.prepare import Prepared, prepare
+from training.reproducibility import seed_everything
+from training.resolve import Resolution, resolve
+from training.spec import JobSpec
+from training.user_data import UserData
 
 EpochCallback = Callable[[int, float, dict[str, float]], None]
 
@@ -28,44 +36,13 @@ EVAL_BATCH_SIZE = 1024
 
 
 @dataclass
-class Prepared:
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
-
-
-@dataclass
 class TrainResult:
     model: keras.Model
     history: list[dict[str, Any]] = field(default_factory=list)
     final_metrics: dict[str, float] = field(default_factory=dict)
     sample: np.ndarray | None = None  # a few real inputs for checking the export
+    resolution: Resolution | None = None
     stopped: bool = False  # should_stop() ended the fit early; the history has whole epochs only
-
-
-def prepare(spec: JobSpec, data_dir: Path) -> Prepared:
-    """Load, split and encode labels as the loss wants them (one-hot or class indices)."""
-    data = datasets.load(spec.dataset.name, data_dir, limit=spec.dataset.limit)
-    x_train, y_train = data.x_train, data.y_train
-    if isinstance(spec.dataset.validation, ValidationFraction):
-        order = np.random.default_rng(spec.seed).permutation(len(x_train))
-        n_val = max(1, round(len(x_train) * spec.dataset.validation.fraction))
-        if n_val >= len(x_train):
-            raise ValueError(
-                f"validation fraction {spec.dataset.validation.fraction} of {len(x_train)} rows "
-                "leaves nothing to train on; use a smaller fraction or a larger limit"
-            )
-        val_idx, train_idx = order[:n_val], order[n_val:]
-        x_val, y_val = x_train[val_idx], y_train[val_idx]
-        x_train, y_train = x_train[train_idx], y_train[train_idx]
-    else:
-        x_val, y_val = data.x_test, data.y_test
-    if spec.label_encoding == "one_hot":
-        classes = spec.info.num_classes
-        y_train = np.eye(classes, dtype=np.float32)[y_train]
-        y_val = np.eye(classes, dtype=np.float32)[y_val]
-    return Prepared(x_train, y_train, x_val, y_val)
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -89,37 +66,81 @@ def train(
     data_dir: Path,
     on_epoch: EpochCallback,
     *,
+    user_data: UserData | None = None,
     should_stop: StopCheck | None = None,
     on_batch: BatchCallback | None = None,
 ) -> TrainResult:
-    keras.utils.set_random_seed(spec.seed)
-    data = prepare(spec, data_dir)
-    model = compile_model(spec)
-    result = TrainResult(model=model, sample=data.x_val[:64])
+    """Train a spec: built-in data sets are read from ``data_dir``, uploaded ones from
+    ``user_data``. A validated spec is resolved again here (caps were checked at submission)."""
+    seed_everything(spec.seed)
+    resolution = resolve(spec, _data_info(spec, user_data), NO_LIMITS)
+    data = prepare(resolution, data_dir, user_data.path if user_data else None)
+    model = build_model(resolution)
+    augmentation = resolution.spec.augmentation
+    trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
+    compile_model(trainer, resolution)
+    sample = data.x_val if data.x_val is not None else data.x_train
+    result = TrainResult(model=model, sample=sample[:64], resolution=resolution)
+    validation = (data.x_val, data.y_val) if data.x_val is not None else None
 
     started = time.perf_counter()
-    untrained = _evaluate(model, data.x_train, data.y_train)
-    untrained.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, data.y_val).items()})
-    untrained["learning_rate"] = _learning_rate(model)
+    untrained = _evaluate(trainer, data.x_train, data.y_train)
+    if validation is not None:
+        scores = _evaluate(trainer, *validation)
+        untrained.update({f"val_{k}": v for k, v in scores.items()})
+    untrained["learning_rate"] = _learning_rate(trainer)
     _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
 
+    callbacks = option_callbacks(resolution.spec)
     try:
-        model.fit(
+        trainer.fit(
             data.x_train,
             data.y_train,
             batch_size=spec.batch_size,
             epochs=spec.epochs,
-            validation_data=(data.x_val, data.y_val),
+            validation_data=validation,
             validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
-            shuffle=True,
-            callbacks=[_EpochReporter(on_epoch, result), *control_callbacks(should_stop, on_batch)],
+            shuffle=spec.shuffle,
+            callbacks=[
+                *callbacks,
+                _EpochReporter(on_epoch, result),
+                *control_callbacks(should_stop, on_batch),
+            ],
             verbose=0,
         )
     except TrainingStopped:
         result.stopped = True
-    last = result.history[-1]
-    result.final_metrics = {k: v for k, v in last.items() if k not in ("epoch", "seconds")}
+    result.final_metrics = _final_metrics(result, early_stopping_outcome(callbacks))
+    if not result.stopped:  # asked to stop: no further evaluation
+        result.final_metrics.update(_test_scores(trainer, data))
     return result
+
+
+def _data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:
+    if user_data is not None:
+        return user_data.info
+    info = builtin_info(spec.dataset.name)
+    if info is None:
+        raise DatasetError(
+            f"{spec.dataset.name!r} is not a built-in data set and no uploaded data was given"
+        )
+    return info
+
+
+def _final_metrics(result: TrainResult, stopping: dict[str, float]) -> dict[str, float]:
+    """The last epoch's metrics, or the best epoch's when early stopping restored its weights."""
+    row = result.history[-1]
+    if "restored_epoch" in stopping:
+        row = result.history[int(stopping["restored_epoch"])]
+    metrics = {k: v for k, v in row.items() if k not in ("epoch", "seconds")}
+    return {**metrics, **stopping}
+
+
+def _test_scores(model: keras.Model, data: Prepared) -> dict[str, float]:
+    """The held-out test split, scored once after training when validation did not use it."""
+    if data.x_test is None or data.y_test is None:
+        return {}
+    return {f"test_{k}": v for k, v in _evaluate(model, data.x_test, data.y_test).items()}
 
 
 def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -1,95 +1,131 @@
-"""The job spec: what to train, validated before anything is queued. Imports no TensorFlow.
+"""The job spec: what to train, in Keras' words. Imports no TensorFlow.
 
-Everything a spec implies is derived here rather than asked twice: the output layer of a
-preset fits the data set, the label encoding follows the loss, and the shapes of a layer list
-are checked against the data set's input so that a spec that cannot train is refused with a
-message that says how to fix it.
+This module holds the spec's *form*: every field, its type, range and default, and a refusal
+for anything misspelt. What a spec means for a given data set (the task, the label encoding,
+whether the layers' shapes fit, the parameter count, warnings) is worked out by
+``training.resolve``, which needs the data set's description and so runs where that is known.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
-from training.datasets import DATASETS, DatasetInfo
+from training.layer_specs import (
+    INITIALIZERS,
+    LAYER_TYPES,
+    ActivationLayer,
+    AvgPool2DLayer,
+    BatchNormLayer,
+    Conv2DLayer,
+    DenseLayer,
+    DropoutLayer,
+    FlattenLayer,
+    GlobalAvgPool2DLayer,
+    LayerSpec,
+    MaxPool2DLayer,
+    ReshapeLayer,
+    Slope,
+)
+from training.layer_specs import Strict as _Strict
+from training.optimizer_specs import OPTIMIZERS, SCHEDULES, Adam, OptimizerSpec, default_name
+from training.option_specs import AugmentationSpec, EarlyStoppingSpec, ReduceOnPlateauSpec
+from training.vocabulary import CROSSENTROPY_LOSSES, Activation, Loss, Metric, Task
 
-Activation = Literal["linear", "relu", "sigmoid", "tanh", "softmax"]
-Loss = Literal["mse", "categorical_crossentropy", "sparse_categorical_crossentropy"]
-OptimizerName = Literal["sgd", "adam", "adagrad", "rmsprop"]
-DatasetName = Literal["mnist", "asl"]
+__all__ = [
+    "CROSSENTROPY_LOSSES",
+    "LAYER_TYPES",
+    "ActivationLayer",
+    "AvgPool2DLayer",
+    "BatchNormLayer",
+    "Conv2DLayer",
+    "DatasetSpec",
+    "DenseLayer",
+    "DropoutLayer",
+    "FlattenLayer",
+    "GlobalAvgPool2DLayer",
+    "JobSpec",
+    "Layer",
+    "MaxPool2DLayer",
+    "ModelSpec",
+    "ReshapeLayer",
+    "ValidationFraction",
+]
+
+Layer = LayerSpec
 Preset = Literal["dense", "cnn"]
-
-CROSSENTROPY_LOSSES = {"categorical_crossentropy", "sparse_categorical_crossentropy"}
-
-
-class _Strict(BaseModel):
-    # A misspelt field is refused rather than silently ignored.
-    model_config = ConfigDict(extra="forbid")
+PRESETS = ("dense", "cnn")
 
 
 class ValidationFraction(_Strict):
     fraction: float = Field(gt=0, lt=1, description="Share of the training rows held out.")
 
 
+def _fraction_from_number(value: Any) -> Any:
+    # Keras' validation_split=0.2 reads as {"fraction": 0.2}.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"fraction": value}
+    return value
+
+
+Validation = Annotated[
+    Union[  # noqa: UP007
+        Annotated[Literal["test", "none"], Tag("choice")],
+        Annotated[ValidationFraction, Tag("fraction")],
+    ],
+    Discriminator(lambda v: "choice" if isinstance(v, str) else "fraction"),
+    BeforeValidator(_fraction_from_number),
+]
+ClassName = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+
+
 class DatasetSpec(_Strict):
-    name: DatasetName = Field(description="A built-in data set: mnist or asl.")
-    validation: Literal["test"] | ValidationFraction = Field(
-        default="test",
-        description='"test" validates on the test split; {"fraction": f} holds out part of train.',
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        description='A built-in data set ("mnist", "asl") or the name or id of a data set '
+        "uploaded with POST /v1/datasets.",
+    )
+    validation: Validation | None = Field(
+        default=None,
+        description='"test": the test split; {"fraction": 0.1} or 0.1: held out of train '
+        '(seeded), the test split then scores the final model; "none". Default: "test" for '
+        'built-in data sets, "none" for uploaded ones.',
     )
     limit: int | None = Field(
         default=None, ge=1, description="Train on the first N training rows only (quick runs)."
     )
-
-
-class FlattenLayer(_Strict):
-    type: Literal["flatten"]
-
-
-class DenseLayer(_Strict):
-    type: Literal["dense"]
-    units: int = Field(ge=1, le=16_384)
-    activation: Activation = "linear"
-
-
-class Conv2DLayer(_Strict):
-    type: Literal["conv2d"]
-    filters: int = Field(ge=1, le=4_096)
-    kernel_size: int = Field(ge=1, le=28)
-    activation: Activation = "linear"
-    padding: Literal["valid", "same"] = "valid"
-
-
-class MaxPool2DLayer(_Strict):
-    type: Literal["max_pool2d"]
-    pool_size: int = Field(default=2, ge=1, le=28)
-
-
-class DropoutLayer(_Strict):
-    type: Literal["dropout"]
-    rate: float = Field(ge=0, lt=1)
-
-
-LAYER_TYPES = frozenset({"flatten", "dense", "conv2d", "max_pool2d", "dropout"})
-
-Layer = Annotated[
-    FlattenLayer | DenseLayer | Conv2DLayer | MaxPool2DLayer | DropoutLayer,
-    Field(discriminator="type"),
-]
+    positive_classes: list[ClassName] | None = Field(
+        default=None,
+        min_length=1,
+        description='Binary task: the classes that count as "yes", e.g. ["7"] asks "is it a 7?"',
+    )
 
 
 class ModelSpec(_Strict):
-    """Either an explicit layer list or a named preset whose output layer fits the data set."""
+    """Either an explicit layer list or a named preset whose output layer fits the task."""
 
-    layers: list[Layer] | None = Field(default=None, min_length=1, max_length=64)
+    layers: list[Layer] | None = Field(
+        default=None,
+        min_length=1,
+        description="Layers in order, input first; the last one produces the output.",
+    )
     preset: Preset | None = Field(
         default=None, description="dense: 512-512 hidden units; cnn: a small conv net."
     )
     activation: Activation | None = Field(
         default=None, description="Hidden-layer activation of a preset (default relu)."
     )
+    negative_slope: Slope = None
 
     @model_validator(mode="after")
     def _one_form(self) -> ModelSpec:
@@ -97,130 +133,122 @@ class ModelSpec(_Strict):
             raise ValueError(
                 'give exactly one of "layers" (a list of layers) or "preset" ("dense" or "cnn")'
             )
-        if self.layers is not None and self.activation is not None:
+        if self.layers is not None and (self.activation or self.negative_slope) is not None:
             raise ValueError(
                 '"activation" goes with a preset; in a layer list set it on each layer'
             )
+        if self.negative_slope is not None and self.activation != "leaky_relu":
+            raise ValueError('negative_slope goes with "activation": "leaky_relu"')
         return self
-
-
-class OptimizerSpec(_Strict):
-    name: OptimizerName = "adam"
-    learning_rate: float = Field(default=0.001, gt=0, le=10)
 
 
 class JobSpec(_Strict):
     """A training job: data set, model, loss, optimizer and the loop's settings."""
 
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200, description="Any label you like.")
     dataset: DatasetSpec
+    task: Task | None = Field(
+        default=None,
+        description="classification (one of many classes), binary (yes/no: needs "
+        "dataset.positive_classes on a many-class data set) or regression (numbers). "
+        "Derived from the data set, positive_classes and loss when left out.",
+    )
     model: ModelSpec
-    loss: Loss = Field(default="categorical_crossentropy", validate_default=True)
-    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
-    epochs: int = Field(default=5, ge=1, le=1_000)
-    batch_size: int = Field(default=32, ge=1, le=65_536)
-    seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    loss: Loss | None = Field(
+        default=None,
+        description="Default: categorical_crossentropy (classification), binary_crossentropy "
+        "(binary), mse (regression). The label encoding follows the loss.",
+    )
+    metrics: list[Metric] | None = Field(
+        default=None,
+        max_length=4,
+        description="Default: accuracy for classification and binary; mse, rmse and mae "
+        "(without the loss itself) for regression.",
+    )
+    optimizer: OptimizerSpec = Field(default_factory=lambda: Adam(name="adam"))
+    epochs: int = Field(default=5, ge=1, description="Passes over the training rows.")
+    batch_size: int = Field(default=32, ge=1, description="Rows per gradient step.")
+    shuffle: bool = Field(default=True, description="Shuffle the training rows every epoch.")
+    seed: int = Field(
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="Fixes initial weights, the validation split, shuffling and dropout.",
+    )
+    early_stopping: EarlyStoppingSpec | None = None
+    reduce_on_plateau: ReduceOnPlateauSpec | None = Field(
+        default=None, description="Needs a number as learning_rate, not a schedule."
+    )
+    augmentation: AugmentationSpec | None = Field(
+        default=None, description="Random image changes while training (images only); off."
+    )
+    label_encoding: SkipJsonSchema[Any] = Field(default=None, exclude=True)
 
-    @field_validator("model")
+    @field_validator("optimizer", mode="before")
     @classmethod
-    def _model_fits_dataset(cls, model: ModelSpec, info: ValidationInfo) -> ModelSpec:
-        dataset: DatasetSpec | None = info.data.get("dataset")
-        if dataset is not None and model.layers is not None:
-            check_layers(model.layers, DATASETS[dataset.name])
-        return model
+    def _adam_by_default(cls, value: Any) -> Any:
+        return default_name(value)
 
-    @field_validator("loss")
+    @field_validator("optimizer")
     @classmethod
-    def _loss_fits_output(cls, loss: str, info: ValidationInfo) -> str:
-        model: ModelSpec | None = info.data.get("model")
-        if model is None or model.layers is None or loss not in CROSSENTROPY_LOSSES:
-            return loss
-        last = model.layers[-1]
-        if isinstance(last, DenseLayer) and last.activation != "softmax":
+    def _one_clip(cls, optimizer: Any) -> Any:
+        if optimizer.clipnorm is not None and optimizer.clipvalue is not None:
             raise ValueError(
-                f"{loss} expects class probabilities, but the output layer's activation is "
-                f'{last.activation!r}; set the last dense layer\'s "activation" to "softmax"'
+                "give clipnorm (scale each gradient down to this norm) or clipvalue (cut each "
+                "entry to ± this value), not both"
             )
-        return loss
+        return optimizer
 
-    @property
-    def info(self) -> DatasetInfo:
-        return DATASETS[self.dataset.name]
+    @field_validator("metrics")
+    @classmethod
+    def _once_each(cls, metrics: list[str] | None) -> list[str] | None:
+        if metrics is not None and len(set(metrics)) != len(metrics):
+            raise ValueError(f"metrics {metrics} lists a metric twice; list each once")
+        return metrics
 
-    @property
-    def label_encoding(self) -> Literal["one_hot", "integer"]:
-        """Sparse cross-entropy takes class indices; the other losses take one-hot rows."""
-        return "integer" if self.loss == "sparse_categorical_crossentropy" else "one_hot"
+    @field_validator("label_encoding")
+    @classmethod
+    def _derived(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError(
+                "label_encoding is not a setting: it follows the loss (one_hot for "
+                "categorical_crossentropy and the regression losses, integer for "
+                "sparse_categorical_crossentropy, 0/1 for binary_crossentropy); remove it and "
+                "choose the loss"
+            )
+        return None
 
-    def resolved_layers(self) -> list[Layer]:
-        """The full layer list, presets expanded, ending in the data set's output layer."""
-        if self.model.layers is not None:
-            return list(self.model.layers)
-        return preset_layers(
-            self.model.preset or "dense", self.model.activation or "relu", self.info
-        )
+
+# Union members named in error locations ("optimizer" -> "sgd" -> "momentum"); the API drops
+# them so that a field reads "optimizer.momentum".
+UNION_TAGS: dict[str, tuple[str, ...]] = {
+    "layers": LAYER_TYPES,
+    "optimizer": OPTIMIZERS,
+    "learning_rate": ("number", *SCHEDULES),
+    "kernel_initializer": INITIALIZERS,
+    "bias_initializer": INITIALIZERS,
+    "validation": ("choice", "fraction"),
+}
 
 
-def preset_layers(preset: Preset, activation: Activation, info: DatasetInfo) -> list[Any]:
-    output = DenseLayer(type="dense", units=info.num_classes, activation="softmax")
+def preset_layers(
+    preset: Preset, activation: Activation, slope: float | None, output: DenseLayer
+) -> list[Any]:
+    hidden = {"activation": activation, "negative_slope": slope}
     if preset == "dense":
         return [
             FlattenLayer(type="flatten"),
-            DenseLayer(type="dense", units=512, activation=activation),
-            DenseLayer(type="dense", units=512, activation=activation),
+            DenseLayer(type="dense", units=512, **hidden),
+            DenseLayer(type="dense", units=512, **hidden),
             output,
         ]
     return [
-        Conv2DLayer(type="conv2d", filters=32, kernel_size=3, activation=activation),
-        MaxPool2DLayer(type="max_pool2d", pool_size=2),
-        Conv2DLayer(type="conv2d", filters=64, kernel_size=3, activation=activation),
-        MaxPool2DLayer(type="max_pool2d", pool_size=2),
+        Conv2DLayer(type="conv2d", filters=32, kernel_size=(3, 3), **hidden),
+        MaxPool2DLayer(type="max_pool2d", pool_size=(2, 2)),
+        Conv2DLayer(type="conv2d", filters=64, kernel_size=(3, 3), **hidden),
+        MaxPool2DLayer(type="max_pool2d", pool_size=(2, 2)),
         FlattenLayer(type="flatten"),
         DropoutLayer(type="dropout", rate=0.25),
-        DenseLayer(type="dense", units=128, activation=activation),
+        DenseLayer(type="dense", units=128, **hidden),
         output,
     ]
-
-
-def check_layers(layers: list[Any], info: DatasetInfo) -> None:
-    """Follow the tensor's shape through the layers; refuse what Keras could not build or fit."""
-    shape: tuple[int, ...] = info.input_shape
-    for index, layer in enumerate(layers):
-        where = f"layers[{index}] ({layer.type})"
-        if isinstance(layer, FlattenLayer):
-            shape = (math.prod(shape),)
-        elif isinstance(layer, DenseLayer):
-            shape = (*shape[:-1], layer.units)
-        elif isinstance(layer, Conv2DLayer | MaxPool2DLayer):
-            if len(shape) != 3:
-                raise ValueError(
-                    f"{where} needs an image (height, width, channels) but gets shape {shape}; "
-                    "put convolution and pooling layers before the flatten layer"
-                )
-            window = layer.kernel_size if isinstance(layer, Conv2DLayer) else layer.pool_size
-            height, width, channels = shape
-            if isinstance(layer, Conv2DLayer):
-                if layer.padding == "valid":
-                    height, width = height - window + 1, width - window + 1
-                channels = layer.filters
-            else:
-                height, width = height // window, width // window
-            if height < 1 or width < 1:
-                raise ValueError(
-                    f"{where} with window {window} shrinks the image below 1x1 (input "
-                    f"{shape[0]}x{shape[1]}); use a smaller kernel_size/pool_size, "
-                    'padding "same", or fewer layers'
-                )
-            shape = (height, width, channels)
-    if len(shape) != 1:
-        raise ValueError(
-            f"the model's output has shape {shape}, but {info.name} needs one vector of "
-            f"{info.num_classes} class scores; add a flatten layer before the first dense layer"
-        )
-    last = layers[-1]
-    if not isinstance(last, DenseLayer) or last.units != info.num_classes:
-        raise ValueError(
-            f"the last layer must be a dense layer with {info.num_classes} units, one per class "
-            f"of {info.name}; it is {last.type}"
-            + (f" with {last.units} units" if isinstance(last, DenseLayer) else "")
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 from descent.settings import get_settings
 from models import JobStatus
 from models.db import session_scope
-from services import batches, epochs, jobs, models
+from services import batches, datasets, epochs, jobs, models, weights
 from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
@@ -54,27 +55,38 @@ def run_job(job_id: str) -> None:
         from training.export import export_model
         from training.fit import train as fit
 
+        store = get_store(settings)
+        with session_scope(url) as session:
+            source = datasets.source(session, store, spec.dataset.name)
         result = fit(
             spec,
             settings.data_dir,
             on_epoch,
+            user_data=source,
             should_stop=CancelCheck(url, job_id),
             on_batch=ProgressRecorder(url, job_id),
         )
-        store = get_store(settings)
+        resolution = result.resolution
+        assert resolution is not None
         with tempfile.TemporaryDirectory() as folder:
             exported = export_model(result.model, result.sample, Path(folder))
             keras_key = store.put_file(f"{job_id}/model.keras", exported.keras_path)
             onnx_key = store.put_file(f"{job_id}/model.onnx", exported.onnx_path)
+            if resolution.total_params <= settings.max_weights_params:
+                from training.weights import weights_as_lists
+
+                path = Path(folder) / "weights.json"
+                path.write_text(json.dumps(weights_as_lists(result.model, resolution)))
+                store.put_file(weights.weights_key(job_id), path)
         with session_scope(url) as session:
             models.register(
                 session,
                 job_id,
-                dataset=spec.dataset.name,
-                task="classification",
-                class_names=list(spec.info.class_names),
-                input_shape=list(spec.info.input_shape),
-                scaling="divide_by_255",
+                dataset=resolution.data.name,
+                task=resolution.targets.task,
+                class_names=list(resolution.targets.class_names),
+                input_shape=list(resolution.data.input_shape),
+                scaling=resolution.data.scaling,
                 keras_key=keras_key,
                 onnx_key=onnx_key,
                 metrics=result.final_metrics,

@@ -5,8 +5,8 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api.deps import BatchDep, SessionDep
-from api.errors import field_path
+from api.deps import BatchDep, SessionDep, SettingsDep
+from api.errors import describe_error
 from api.schemas.batches import (
     BatchCreate,
     BatchJob,
@@ -16,7 +16,7 @@ from api.schemas.batches import (
     Standing,
 )
 from models import Batch, JobStatus
-from services import batches, leaderboards, sweeps
+from services import batches, leaderboards, specs, sweeps
 from services.errors import InvalidInput
 from training.spec import JobSpec
 
@@ -43,13 +43,7 @@ def parse_items(body: BatchCreate) -> list[JobSpec]:
             specs.append(JobSpec.model_validate(item))
         except ValidationError as exc:
             errors.extend(
-                {
-                    "item": index,
-                    "name": item.get("name"),
-                    "field": field_path(error["loc"]),
-                    "message": str(error["msg"]).removeprefix("Value error, "),
-                    "type": error["type"],
-                }
+                {"item": index, "name": item.get("name"), **describe_error(error)}
                 for error in exc.errors()
             )
     if errors:
@@ -124,10 +118,18 @@ def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
     response_model=BatchPublic,
     summary="Submit a batch of jobs",
 )
-def submit_batch(body: BatchCreate, session: SessionDep, response: Response) -> BatchPublic:
+def submit_batch(
+    body: BatchCreate, session: SessionDep, settings: SettingsDep, response: Response
+) -> BatchPublic:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
-    specs = parse_items(body)
-    batch = batches.create(session, specs, name=body.name, max_parallel=body.max_parallel)
+    checked = specs.check_all(session, parse_items(body), settings)
+    batch = batches.create(
+        session,
+        [item.spec for item in checked],
+        name=body.name,
+        max_parallel=body.max_parallel,
+        details=[specs.job_details(item) for item in checked],
+    )
     response.headers["Location"] = f"/v1/batches/{batch.id}"
     return to_public(session, batch, DEFAULT_METRIC)
 

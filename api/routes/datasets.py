@@ -1,24 +1,177 @@
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
-from api.schemas.datasets import DatasetPublic
-from services import datasets
+from api.deps import SessionDep, SettingsDep, StoreDep
+from api.schemas.datasets import DatasetCreate, DatasetPublic
+from models import UserDataset
+from services import dataset_uploads, datasets
+from services.errors import InvalidInput, PayloadTooLarge
+from training.datasets import DatasetInfo
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
+CSV_FORM = {
+    "type": "object",
+    "required": ["name", "task", "file"],
+    "properties": {
+        "name": {"type": "string", "description": "Unique name of the new data set."},
+        "task": {"type": "string", "enum": ["classification", "regression"]},
+        "target": {"type": "string", "description": "The label column; default the last."},
+        "file": {"type": "string", "format": "binary", "description": "CSV with a header row."},
+    },
+}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DatasetCreate.model_json_schema()},
+            "multipart/form-data": {"schema": CSV_FORM},
+        },
+    }
+}
+
+
+def builtin_public(info: DatasetInfo) -> DatasetPublic:
+    return DatasetPublic(
+        name=info.name,
+        title=info.title,
+        input_shape=list(info.input_shape),
+        num_classes=info.num_classes,
+        class_names=list(info.class_names),
+        train_size=info.train_size,
+        test_size=info.test_size,
+        source=info.source,
+    )
+
+
+def uploaded_public(row: UserDataset) -> DatasetPublic:
+    return DatasetPublic(
+        name=row.name,
+        title=f"uploaded {row.task} data set",
+        input_shape=row.input_shape,
+        num_classes=len(row.class_names),
+        class_names=row.class_names,
+        train_size=row.rows,
+        test_size=0,
+        source="upload",
+        id=row.id,
+        builtin=False,
+        task=row.task,
+        target_size=row.target_size,
+        feature_names=row.feature_names,
+        created_at=row.created_at,
+    )
+
 
 @router.get("", response_model=list[DatasetPublic], summary="List data sets")
-def list_datasets() -> list[DatasetPublic]:
-    """The built-in data sets a job can train on, with their shapes and class names."""
+def list_datasets(session: SessionDep) -> list[DatasetPublic]:
+    """The built-in data sets, then the uploaded ones, with their shapes and classes."""
     return [
-        DatasetPublic(
-            name=info.name,
-            title=info.title,
-            input_shape=list(info.input_shape),
-            num_classes=info.num_classes,
-            class_names=list(info.class_names),
-            train_size=info.train_size,
-            test_size=info.test_size,
-            source=info.source,
-        )
-        for info in datasets.list_all()
+        *(builtin_public(info) for info in datasets.list_all()),
+        *(uploaded_public(row) for row in datasets.list_uploaded(session)),
     ]
+
+
+@router.get("/{name_or_id}", response_model=DatasetPublic, summary="Get a data set")
+def get_dataset(name_or_id: str, session: SessionDep) -> DatasetPublic:
+    """One data set, built in or uploaded, by name (or an uploaded one's id)."""
+    for info in datasets.list_all():
+        if info.name == name_or_id:
+            return builtin_public(info)
+    return uploaded_public(datasets.get_uploaded(session, name_or_id))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DatasetPublic,
+    summary="Upload a data set",
+    openapi_extra=UPLOAD_BODY,
+)
+async def upload_dataset(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> DatasetPublic:
+    """Upload rows as JSON ({"name", "task", "x", "y"}) or a CSV file (multipart form)."""
+    limit = settings.max_upload_bytes
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > limit:
+        raise _too_large(declared, limit)
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind == "multipart/form-data":
+        upload = await _from_form(request, limit)
+    elif kind == "application/json":
+        body = await request.body()
+        if len(body) > limit:
+            raise _too_large(len(body), limit)
+        try:
+            parsed = DatasetCreate.model_validate_json(body)
+        except ValidationError as error:
+            raise RequestValidationError(error.errors(include_url=False)) from None
+        upload = await run_in_threadpool(
+            dataset_uploads.from_rows,
+            parsed.name,
+            parsed.task,
+            parsed.x,
+            parsed.y,
+            parsed.class_names,
+        )
+    else:
+        raise InvalidInput(
+            f"content-type {kind or 'none'!r} is not an upload this route reads",
+            fix="send JSON (application/json) or a CSV file as multipart/form-data "
+            "(curl -F name=... -F task=... -F file=@data.csv)",
+        )
+    row = await run_in_threadpool(datasets.create, session, store, upload)
+    response.headers["Location"] = f"/v1/datasets/{row.id}"
+    return uploaded_public(row)
+
+
+async def _from_form(request: Request, limit: int) -> dataset_uploads.Upload:
+    form = await request.form(max_files=1, max_fields=8)
+    file = form.get("file")
+    missing = [key for key in ("name", "task") if not isinstance(form.get(key), str)]
+    if not isinstance(file, UploadFile):
+        missing.append("file")
+    if missing:
+        raise dataset_uploads.refuse(
+            missing[0],
+            f"the form lacks {', '.join(missing)}",
+            "send name, task (classification or regression) and file (a CSV) as form fields",
+        )
+    assert isinstance(file, UploadFile)
+    content = await file.read(limit + 1)
+    if len(content) > limit:
+        raise _too_large(len(content), limit)
+    task = str(form["task"])
+    if task not in ("classification", "regression"):
+        raise dataset_uploads.refuse(
+            "task", f"{task!r} is not a task", 'use "classification" or "regression"', task
+        )
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise dataset_uploads.refuse(
+            "file", "the file is not UTF-8 text", "save the CSV as UTF-8"
+        ) from None
+    target = form.get("target")
+    return await run_in_threadpool(
+        dataset_uploads.from_csv,
+        str(form["name"]),
+        task,
+        text,
+        target if isinstance(target, str) and target else None,
+    )
+
+
+def _too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the upload is {size:,} bytes; this service takes at most {limit:,}",
+        fix="upload fewer rows (the operator sets the cap with DESCENT_MAX_UPLOAD_BYTES)",
+    )

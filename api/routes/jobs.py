@@ -1,9 +1,9 @@
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import JobDep, SessionDep
+from api.deps import JobDep, SessionDep, SettingsDep
 from api.schemas.jobs import History, JobList, JobPublic, TransitionPublic
 from models import Job, JobStatus
-from services import epochs, jobs
+from services import epochs, jobs, specs
 from training.spec import JobSpec
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -15,6 +15,8 @@ def to_public(job: Job) -> JobPublic:
         name=job.name,
         status=job.status,
         spec=JobSpec.model_validate(job.spec),
+        summary=job.summary,
+        warnings=job.warnings or [],
         error=job.error,
         final_metrics=job.final_metrics,
         model_id=job.id if _has_model(job) else None,
@@ -42,9 +44,12 @@ def _has_model(job: Job) -> bool:
     response_model=JobPublic,
     summary="Submit a training job",
 )
-def submit_job(spec: JobSpec, session: SessionDep, response: Response) -> JobPublic:
-    """Validate the spec, store the job as queued and hand it to a worker."""
-    job = jobs.submit(session, spec)
+def submit_job(
+    spec: JobSpec, session: SessionDep, settings: SettingsDep, response: Response
+) -> JobPublic:
+    """Check the spec against its data set, store the job as queued and hand it to a worker."""
+    checked = specs.check(session, spec, settings)
+    job = jobs.submit(session, checked.spec, **specs.job_details(checked))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return to_public(job)
 

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.specs import ModelSummary, SpecWarningPublic
 from training.spec import JobSpec
 
 
@@ -21,9 +22,19 @@ class JobPublic(BaseModel):
         description="queued, running, cancelling (stopping within one batch), succeeded, "
         "failed or cancelled"
     )
-    spec: JobSpec
+    spec: JobSpec = Field(description="The resolved spec: every derived value written out.")
+    summary: ModelSummary | None = Field(
+        default=None, description="Per layer its output shape and parameters, and the totals."
+    )
+    warnings: list[SpecWarningPublic] = Field(
+        default_factory=list, description="Legal choices known to train badly."
+    )
     error: str | None = Field(description="Why the job failed, when it did.")
-    final_metrics: dict[str, float] | None = Field(description="The last epoch's metrics.")
+    final_metrics: dict[str, float] | None = Field(
+        description="The last epoch's metrics (the best epoch's when early stopping restored "
+        "it, with restored_epoch and stopped_epoch), and test_* scores when the test split was "
+        "held out of validation."
+    )
     model_id: str | None = Field(
         description="The trained model's id, once the job succeeded (or was cancelled while "
         "running: its last weights are kept)."

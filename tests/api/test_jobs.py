@@ -17,10 +17,20 @@ def test_submit_returns_202_a_queued_job_and_its_location(client: TestClient):
     assert client.get(response.headers["location"]).json()["id"] == job["id"]
 
 
-def test_submitted_spec_comes_back_with_its_defaults_filled_in(client: TestClient):
+def test_submitted_spec_comes_back_resolved_with_its_defaults_filled_in(client: TestClient):
     job = client.post("/v1/jobs", json=MNIST_SPEC).json()
-    assert job["spec"]["optimizer"] == {"name": "adam", "learning_rate": 0.001}
-    assert job["spec"]["dataset"]["validation"] == "test"
+    spec = job["spec"]
+    assert spec["optimizer"]["name"] == "adam"
+    assert (spec["optimizer"]["learning_rate"], spec["optimizer"]["beta_1"]) == (0.001, 0.9)
+    assert spec["dataset"]["validation"] == "test"
+    assert (spec["task"], spec["loss"], spec["metrics"]) == (
+        "classification",
+        "categorical_crossentropy",
+        ["accuracy"],
+    )
+    assert [layer["type"] for layer in spec["model"]["layers"]] == ["flatten", *["dense"] * 3]
+    assert job["summary"]["total_params"] == 669_706
+    assert job["warnings"] == []
     assert job["model_id"] is None
 
 
@@ -42,7 +52,10 @@ def test_malformed_spec_is_a_422_naming_the_field_and_what_is_allowed(client: Te
     assert response.headers["content-type"] == PROBLEM
     errors = response.json()["errors"]
     assert errors[0]["field"] == "optimizer.name"
-    assert "'sgd', 'adam', 'adagrad' or 'rmsprop'" in errors[0]["message"]
+    assert errors[0]["found"] == {"name": "lbfgs"}
+    assert errors[0]["allowed"] == "'sgd', 'adam', 'adamw', 'adagrad', 'rmsprop', 'nadam'"
+    assert "'lbfgs' is not known here" in errors[0]["message"]
+    assert errors[0]["fix"]
 
 
 def test_a_bad_layer_is_named_by_its_position(client: TestClient):
@@ -52,13 +65,30 @@ def test_a_bad_layer_is_named_by_its_position(client: TestClient):
     }
     errors = client.post("/v1/jobs", json=spec).json()["errors"]
     assert errors[0]["field"] == "model.layers[1].units"
+    assert (errors[0]["found"], errors[0]["allowed"], errors[0]["fix"]) == (
+        -1,
+        ">= 1",
+        "use a value >= 1",
+    )
 
 
 def test_a_spec_that_cannot_train_is_refused_with_a_fix(client: TestClient):
     layers = [{"type": "flatten"}, {"type": "dense", "units": 10, "activation": "relu"}]
-    body = client.post("/v1/jobs", json={**MNIST_SPEC, "model": {"layers": layers}}).json()
-    assert body["errors"][0]["field"] == "loss"
-    assert 'set the last dense layer\'s "activation" to "softmax"' in body["detail"]
+    response = client.post("/v1/jobs", json={**MNIST_SPEC, "model": {"layers": layers}})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["errors"] == [
+        {
+            "field": "model.layers[1].activation",
+            "message": "the output activation is 'relu', but categorical_crossentropy expects "
+            "class probabilities that sum to 1",
+            "found": "relu",
+            "allowed": ["softmax"],
+            "fix": 'set the last dense layer\'s "activation" to "softmax"',
+        }
+    ]
+    assert 'set the last dense layer\'s "activation" to "softmax"' in body["fix"]
+    assert client.get("/v1/jobs").json()["total"] == 0  # nothing was queued
 
 
 def test_body_that_is_not_json_is_a_422(client: TestClient):

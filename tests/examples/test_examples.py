@@ -40,3 +40,23 @@ def test_every_example_is_listed_in_the_examples_readme():
 
 def test_the_line_data_is_the_two_points_of_the_lesson():
     assert Path(EXAMPLES / "line.csv").read_text().splitlines() == ["x,y", "1,3", "2,5"]
+
+
+def test_the_line_example_trains_on_its_csv_once_uploaded(home: Path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from descent.settings import get_settings
+
+    with TestClient(create_app(get_settings())) as client:
+        spec = load("line.yaml")
+        assert client.post("/v1/jobs/validate", json=spec).json()["errors"][0]["field"] == (
+            "dataset.name"
+        )
+        csv = (EXAMPLES / "line.csv").read_bytes()
+        form = {"name": "line", "task": "regression"}
+        upload = client.post("/v1/datasets", data=form, files={"file": ("line.csv", csv)})
+        assert upload.status_code == 201, upload.text
+        checked = client.post("/v1/jobs/validate", json=spec).json()
+        assert checked["summary"]["total_params"] == 2  # m and b
+        assert checked["summary"]["task"] == "regression"

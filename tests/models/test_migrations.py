@@ -22,7 +22,7 @@ def test_migrations_match_the_models_and_downgrade_cleanly(empty_database: str):
     migrate.upgrade(url)
     command.check(migrate.alembic_config(url))  # raises if the models drifted from migrations
     tables = set(inspect(get_engine(url)).get_table_names())
-    assert {"job", "job_transition", "epoch", "trained_model", "job_event"} <= tables
+    assert {"job", "job_transition", "epoch", "trained_model", "job_event", "dataset"} <= tables
     migrate.downgrade(url)
     assert set(inspect(get_engine(url)).get_table_names()) <= {"alembic_version"}
     migrate.upgrade(url)

@@ -57,3 +57,19 @@ def test_varied_names_only_the_fields_that_differ():
         {"epochs": 1, "seed": 1},
         {"epochs": 2, "seed": 1},
     ]
+
+
+def test_fields_that_come_with_another_optimizer_are_not_listed_as_varied():
+    # Resolved specs write every argument out: sgd has momentum, adam has beta_1.
+    sgd = {"optimizer": {"name": "sgd", "learning_rate": 0.1, "momentum": 0.0}}
+    adam = {"optimizer": {"name": "adam", "learning_rate": 0.1, "beta_1": 0.9}}
+    assert sweeps.varied([sgd, adam]) == [{"optimizer.name": "sgd"}, {"optimizer.name": "adam"}]
+
+
+def test_a_field_that_changes_form_is_still_listed():
+    on_test = {"dataset": {"validation": "test"}}
+    held_out = {"dataset": {"validation": {"fraction": 0.1}}}
+    assert sweeps.varied([on_test, held_out]) == [
+        {"dataset.validation": "test", "dataset.validation.fraction": None},
+        {"dataset.validation": None, "dataset.validation.fraction": 0.1},
+    ]

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from descent.settings import PROJECT_ROOT
+from training.data_info import builtin_info
+from training.resolve import resolve
 from training.spec import JobSpec
 
 pytest.importorskip("keras")
@@ -54,7 +56,7 @@ def test_every_epoch_is_reported_starting_with_the_untrained_model():
 
 def test_sparse_loss_trains_on_integer_labels():
     spec = small_spec(loss="sparse_categorical_crossentropy", epochs=1)
-    assert prepare(spec, DATA).y_train.ndim == 1
+    assert prepare(resolve(spec, builtin_info("mnist")), DATA).y_train.ndim == 1
     _, reported = run(spec)
     assert reported[-1][1]["val_accuracy"] > 0.6
 

@@ -66,14 +66,28 @@ export function jobLabel(job) {
   return job.name ? `${job.name} (${job.id.slice(0, 8)})` : job.id.slice(0, 8);
 }
 
+// Resolved specs write sizes as [height, width] and may give a schedule as the learning rate.
+const size = (value) => (Array.isArray(value) ? value.join("×") : value);
+
+export function describeRate(rate) {
+  if (typeof rate === "number") return `${rate}`;
+  return `${rate.schedule} from ${rate.initial_learning_rate ?? rate.values[0]}`;
+}
+
+export function describeValidation(validation) {
+  if (validation === "test") return "validated on the test split";
+  if (validation === "none" || validation == null) return "no validation";
+  return `validated on ${validation.fraction * 100}% held out`;
+}
+
 export function describeModel(spec) {
   const model = spec.model;
   if (model.preset) return `preset ${model.preset}, ${model.activation || "relu"}`;
   return model.layers
     .map((layer) => {
       if (layer.type === "dense") return `dense ${layer.units} ${layer.activation}`;
-      if (layer.type === "conv2d") return `conv ${layer.filters}×${layer.kernel_size} ${layer.activation}`;
-      if (layer.type === "max_pool2d") return `pool ${layer.pool_size}`;
+      if (layer.type === "conv2d") return `conv ${layer.filters}×${size(layer.kernel_size)} ${layer.activation}`;
+      if (layer.type === "max_pool2d") return `pool ${size(layer.pool_size)}`;
       if (layer.type === "dropout") return `dropout ${layer.rate}`;
       return layer.type;
     })

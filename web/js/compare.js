@@ -1,7 +1,7 @@
 // Overlay the curves of several jobs: one colour per job, validation solid, training dotted.
 // Jobs still running are re-read every few seconds.
 
-import { api, el, FINISHED, jobLabel, number, percent, query } from "./api.js";
+import { api, describeRate, el, FINISHED, jobLabel, number, percent, query } from "./api.js";
 import { axisEnd, Chart, PALETTE } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
@@ -36,7 +36,7 @@ async function loadChoices(selected) {
         el(
           "label",
           { for: `pick-${job.id}` },
-          `${jobLabel(job)} — ${job.status}, ${job.spec.optimizer.name} ${job.spec.optimizer.learning_rate}`,
+          `${jobLabel(job)} — ${job.status}, ${job.spec.optimizer.name} ${describeRate(job.spec.optimizer.learning_rate)}`,
         ),
       ),
     ),
@@ -101,7 +101,7 @@ function summaryRow({ job, history }, colour) {
       el("span", { style: `color:${colour}`, "aria-hidden": "true" }, "■ "),
       el("a", { href: `job.html?id=${job.id}` }, jobLabel(job)),
     ),
-    el("td", {}, `${job.spec.optimizer.name} ${job.spec.optimizer.learning_rate}`),
+    el("td", {}, `${job.spec.optimizer.name} ${describeRate(job.spec.optimizer.learning_rate)}`),
     el("td", { class: "num" }, history.best_epoch ?? "—"),
     el("td", { class: "num" }, number(best?.val_loss)),
     el("td", { class: "num" }, percent(last?.val_accuracy)),

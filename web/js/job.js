@@ -4,6 +4,8 @@
 import {
   api,
   describeModel,
+  describeRate,
+  describeValidation,
   el,
   FINISHED,
   jobLabel,
@@ -63,11 +65,11 @@ function showJob(data) {
   const facts = [
     [
       "Data",
-      `${spec.dataset.name}${spec.dataset.limit ? `, first ${spec.dataset.limit} rows` : ""}, validated on ${spec.dataset.validation === "test" ? "the test split" : `${spec.dataset.validation.fraction * 100}% held out`}`,
+      `${spec.dataset.name}${spec.dataset.limit ? `, first ${spec.dataset.limit} rows` : ""}, ${describeValidation(spec.dataset.validation)}`,
     ],
     ["Model", describeModel(spec)],
     ["Loss", spec.loss],
-    ["Optimizer", `${spec.optimizer.name}, learning rate ${spec.optimizer.learning_rate}`],
+    ["Optimizer", `${spec.optimizer.name}, learning rate ${describeRate(spec.optimizer.learning_rate)}`],
     ["Epochs × batch", `${spec.epochs} × ${spec.batch_size}`],
     ["Submitted", when(job.created_at)],
     ["Started", when(job.started_at)],

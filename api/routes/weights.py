@@ -1,0 +1,34 @@
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.deps import ModelDep, SessionDep, SettingsDep, StoreDep
+from services import weights
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+
+class LayerWeights(BaseModel):
+    index: int = Field(description="Position in the job's spec.model.layers.")
+    type: str
+    weights: dict[str, Any] = Field(
+        description="By name (kernel, bias; batch_norm: gamma, beta, moving_mean, "
+        "moving_variance), each as nested lists; dense kernels are [inputs][units]."
+    )
+
+
+class ModelWeights(BaseModel):
+    model_id: str
+    total_params: int
+    layers: list[LayerWeights]
+
+
+@router.get("/{model_id}/weights", response_model=ModelWeights, summary="Get trained weights")
+def get_weights(
+    model: ModelDep, session: SessionDep, store: StoreDep, settings: SettingsDep
+) -> ModelWeights:
+    """A small model's trained weights and biases as nested lists, layer by layer."""
+    return ModelWeights.model_validate(
+        weights.read(session, store, model, settings.max_weights_params)
+    )

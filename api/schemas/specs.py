@@ -1,0 +1,46 @@
+"""What a checked spec comes back with: the resolved spec, its model summary and warnings."""
+
+from pydantic import BaseModel, Field
+
+from training.spec import JobSpec
+
+
+class LayerSummary(BaseModel):
+    index: int = Field(description="Position in spec.model.layers.")
+    type: str
+    output_shape: list[int] = Field(description="Shape of one row's output, batch axis left out.")
+    weights: int = Field(description="Weights w: kernel entries (batch_norm: its scale, gamma).")
+    biases: int = Field(description="Biases b (batch_norm: its shift, beta).")
+    params: int = Field(description="All the layer's parameters, as Keras counts them.")
+    trainable_params: int = Field(description="The ones gradient descent changes.")
+
+
+class ModelSummary(BaseModel):
+    dataset: str
+    task: str = Field(description="classification, binary or regression.")
+    label_encoding: str = Field(
+        description="How labels reach the loss, derived from it: one_hot, integer (class "
+        "indices), binary (0/1) or values (regression targets)."
+    )
+    class_names: list[str] = Field(
+        description="The model's outputs by index (binary: [no, yes]); empty for regression."
+    )
+    input_shape: list[int]
+    output_shape: list[int]
+    layers: list[LayerSummary]
+    total_params: int = Field(description="How many parameters (w and b) the model has.")
+    trainable_params: int
+    non_trainable_params: int = Field(description="batch_norm's moving mean and variance.")
+
+
+class SpecWarningPublic(BaseModel):
+    field: str
+    message: str = Field(description="Why this legal spec is known to train badly.")
+
+
+class SpecCheck(BaseModel):
+    spec: JobSpec = Field(description="The spec with every derived value written out.")
+    summary: ModelSummary
+    warnings: list[SpecWarningPublic] = Field(
+        description="Legal but known to train badly; the job would still run."
+    )

@@ -1,0 +1,95 @@
+"""Check a spec against its data set at submission, before anything is queued.
+
+The spec's form was checked when it was parsed; here it meets its data set (built-in or
+uploaded, which only the database knows) and this service's caps. A spec that cannot train
+is a 422 naming each field, what was found, what is allowed and how to fix it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from descent.settings import Settings
+from services import datasets
+from services.errors import InvalidInput
+from training.limits import Limits
+from training.problems import Problem, SpecError
+from training.resolve import Resolution, resolve
+from training.spec import JobSpec
+
+
+class InvalidSpec(InvalidInput):
+    title = "Invalid job spec"
+
+
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        max_layers=settings.max_layers,
+        max_params=settings.max_params,
+        max_epochs=settings.max_epochs,
+        max_batch_size=settings.max_batch_size,
+    )
+
+
+def check(session: Session, spec: JobSpec, settings: Settings) -> Resolution:
+    """The resolved spec, its summary and warnings; InvalidSpec if it cannot train."""
+    data = datasets.describe(session, spec.dataset.name)
+    if data is None:
+        known = datasets.known_names(session)
+        raise _invalid(
+            [
+                Problem(
+                    field="dataset.name",
+                    message=f"there is no data set named {spec.dataset.name!r}",
+                    found=spec.dataset.name,
+                    allowed=known,
+                    fix="use a built-in data set (mnist, asl) or upload yours with "
+                    "POST /v1/datasets, then name it here",
+                )
+            ]
+        )
+    try:
+        return resolve(spec, data, limits(settings))
+    except SpecError as error:
+        raise _invalid(error.problems) from None
+
+
+def job_details(checked: Resolution) -> dict[str, Any]:
+    """What a job row keeps of its check: the model summary and the warnings."""
+    return {
+        "summary": checked.summary(),
+        "warnings": [warning.as_dict() for warning in checked.warnings],
+    }
+
+
+def check_all(session: Session, items: Sequence[JobSpec], settings: Settings) -> list[Resolution]:
+    """Check a batch's specs; one that cannot train refuses them all, each error naming its item."""
+    checked: list[Resolution] = []
+    errors: list[dict[str, Any]] = []
+    for index, spec in enumerate(items):
+        try:
+            checked.append(check(session, spec, settings))
+        except InvalidSpec as error:
+            errors.extend({"item": index, "name": spec.name, **e} for e in error.errors or [])
+    if errors:
+        bad = sorted({e["item"] for e in errors})
+        summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
+        raise InvalidSpec(
+            f"{len(bad)} of the batch's {len(items)} items cannot train, so none was created: "
+            + summary,
+            fix="correct the items listed in errors (item is the 0-based position in the "
+            "expanded batch) and submit the batch again",
+            errors=errors,
+        )
+    return checked
+
+
+def _invalid(problems: list[Problem]) -> InvalidSpec:
+    return InvalidSpec(
+        "; ".join(f"{p.field}: {p.message}" for p in problems),
+        fix=problems[0].fix,
+        errors=[p.as_dict() for p in problems],
+    )

@@ -1,0 +1,38 @@
+"""A trained model's weights as JSON: stored by the worker for small models, read here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import Job, TrainedModel
+from services.artifacts import ArtifactStore
+from services.errors import Conflict, NotFound
+
+
+def weights_key(model_id: str) -> str:
+    return f"{model_id}/weights.json"
+
+
+def read(session: Session, store: ArtifactStore, model: TrainedModel, cap: int) -> dict[str, Any]:
+    """The weights by layer; Conflict above the size cap, NotFound if none were stored."""
+    job = session.get(Job, model.id)
+    total = (job.summary or {}).get("total_params") if job is not None else None
+    if total is not None and total > cap:
+        raise Conflict(
+            f"model {model.id!r} has {total:,} parameters; weights are returned as JSON for "
+            f"models of up to {cap:,}",
+            fix="train a smaller model to read its weights here (the operator sets the cap "
+            "with DESCENT_MAX_WEIGHTS_PARAMS, on the API and the workers)",
+        )
+    try:
+        path = store.local_path(weights_key(model.id))
+    except NotFound:
+        raise NotFound(
+            f"model {model.id!r} has no stored weights: it was trained before weights were "
+            "kept, or while the cap was lower",
+            fix="submit its job's spec again with POST /v1/jobs",
+        ) from None
+    return {"model_id": model.id, **json.loads(path.read_text())}
