@@ -41,7 +41,8 @@ JSON = "application/json"
 MULTIPART = "multipart/form-data"
 NPY = "application/x-npy"
 INLINE_BYTES = 64 * 1024  # pixel bodies up to this size are answered on the event loop
-SCALINGS = {"divide_by_255"}  # what training.preprocessing.scale_pixels does
+# divide_by_255: what training.preprocessing.scale_pixels does; none: uploaded features as is.
+SCALINGS = {"divide_by_255", "none"}
 
 
 def describe_model(app: FastAPI, model_id: str) -> ModelCard:
@@ -70,6 +71,7 @@ def describe_model(app: FastAPI, model_id: str) -> ModelCard:
                 background,
                 settings.max_image_pixels,
                 settings.max_request_pixels,
+                images=row.scaling != "none",
             ),
             scaling=row.scaling,
             onnx_path=path,
@@ -152,7 +154,7 @@ def answer_json(
         raise too_many_instances(len(request.instances), limit)
     top_k = choose("top_k", request.top_k, top_k)
     check_top_k(model.card, top_k)
-    scale = choose("scale", request.scale, scale) or "pixels"
+    scale = input_scale(model, choose("scale", request.scale, scale))
     return render(model, instances_to_batch(request.instances, model.card.input, scale), top_k)
 
 
@@ -164,8 +166,13 @@ def answer_npy(
     if len(array) > limit:
         raise too_many_instances(len(array), limit)
     return render(
-        model, array_to_batch(array, model.card.input.input_shape, scale or "pixels"), top_k
+        model, array_to_batch(array, model.card.input.input_shape, input_scale(model, scale)), top_k
     )
+
+
+def input_scale(model: ServedModel, requested: Scale | None) -> Scale:
+    """Features of an uploaded data set go in as they are; images as the request says."""
+    return "raw" if model.card.scaling == "none" else requested or "pixels"
 
 
 def answer_images(model: ServedModel, files: list[bytes], top_k: int | None) -> bytes:

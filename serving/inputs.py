@@ -24,10 +24,12 @@ from training.preprocessing import PIXEL_MAX, scale_pixels
 
 __all__ = ["InputError", "ModelInput", "Scale", "array_to_batch", "pixels_to_batch", "read_npy"]
 
-Scale = Literal["pixels", "unit"]
+# "raw": features of an uploaded data set, which training fed to the model as they were.
+Scale = Literal["pixels", "unit", "raw"]
 RANGES: dict[str, tuple[float, str]] = {
     "pixels": (PIXEL_MAX, "pixel values from 0 to 255"),
     "unit": (1.0, 'values from 0 to 1 (with "scale": "unit")'),
+    "raw": (math.inf, "finite numbers, the features as in the uploaded data set"),
 }
 
 NPY_HEADERS = {
@@ -44,6 +46,7 @@ class ModelInput:
     background: Background = "any"
     max_image_pixels: int = 40_000_000
     max_request_pixels: int = 200_000_000
+    images: bool = True  # False for a model trained on an uploaded table of features
 
 
 def pixels_to_batch(
@@ -77,15 +80,16 @@ def array_to_batch(array: np.ndarray, input_shape: tuple[int, ...], scale: Scale
         raise InputError(f"instances hold NaN or infinite values; send {RANGES[scale][1]}")
     top, allowed = RANGES[scale]
     low, high = array.min(), array.max()
-    if low < 0 or high > top:
+    if scale != "raw" and (low < 0 or high > top):
         hint = (
             '; these look like 0-255 pixels: leave out "scale": "unit"'
             if scale == "unit" and high <= PIXEL_MAX and low >= 0
             else ""
         )
         raise InputError(f"values range from {low:g} to {high:g}; send {allowed}{hint}")
-    if scale == "unit":
-        # Already scaled as training scales (scale_pixels maps 0-255 onto these 0-1 values).
+    if scale in ("unit", "raw"):
+        # Already scaled as training scales (scale_pixels maps 0-255 onto these 0-1 values),
+        # or features that training used as they are.
         return np.asarray(array, dtype=np.float32).reshape((-1, *input_shape))
     return scale_pixels(array, input_shape)
 
@@ -140,6 +144,7 @@ def instances_to_batch(instances: list[Any], model: ModelInput, scale: Scale) ->
 
 
 def images_to_batch(files: list[bytes], model: ModelInput) -> np.ndarray:
+    _takes_images(model)
     if not files:
         raise InputError("no image files in the form; attach at least one image file")
     parts, budget = [], PixelBudget(model.max_request_pixels)
@@ -151,7 +156,17 @@ def images_to_batch(files: list[bytes], model: ModelInput) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _takes_images(model: ModelInput) -> None:
+    if not model.images:
+        raise InputError(
+            "this model was trained on an uploaded table of features, not images",
+            fix=f'send {{"instances": [[...], ...]}} with {math.prod(model.input_shape)} '
+            "numbers per instance",
+        )
+
+
 def image_to_batch(data: bytes, model: ModelInput, budget: PixelBudget) -> np.ndarray:
+    _takes_images(model)
     pixels = image_to_pixels(
         data, model.input_shape, model.background, model.max_image_pixels, budget
     )

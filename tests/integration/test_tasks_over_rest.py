@@ -79,6 +79,19 @@ def test_two_points_fit_y_equals_2x_plus_1(service: Service, finished: dict):
     assert (model["task"], model["dataset"], model["class_names"]) == ("regression", "line", [])
     assert (model["input_shape"], model["scaling"]) == ([1], "none")
 
+    # The model answers for x it never saw, from the features as the user sent them.
+    answer = service.client.post(
+        f"/v1/models/{job['model_id']}/predict", json={"instances": [[3], [-10.5]]}
+    )
+    assert answer.status_code == 200, answer.text
+    values = [p["value"] for p in answer.json()["predictions"]]
+    assert values == [pytest.approx(7, abs=0.1), pytest.approx(-20, abs=0.4)]
+    image = service.client.post(
+        f"/v1/models/{job['model_id']}/predict", files={"file": ("x.png", b"\x89PNG", "image/png")}
+    )
+    assert image.status_code == 422
+    assert "not images" in image.json()["detail"]
+
 
 def test_weights_of_a_model_above_the_cap_are_refused(service: Service, finished: dict):
     spec = {
