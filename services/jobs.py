@@ -67,7 +67,16 @@ def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], i
 def claim(session: Session, job_id: str) -> bool:
     """Atomically move a job from queued to running; False if another delivery got there first."""
     now = utcnow()
-    return _move(session, job_id, JobStatus.queued, JobStatus.running, now, started_at=now)
+    return _move(
+        session,
+        job_id,
+        JobStatus.queued,
+        JobStatus.running,
+        now,
+        started_at=func.coalesce(Job.started_at, now),  # a resumed job keeps its first start
+        heartbeat_at=now,
+        attempts=Job.attempts + 1,
+    )
 
 
 def cancel(session: Session, job_id: str) -> Job:
@@ -96,12 +105,19 @@ def should_stop(session: Session, job_id: str) -> bool:
 
 
 def _move(
-    session: Session, job_id: str, before: JobStatus, after: JobStatus, now: datetime, **values: Any
+    session: Session,
+    job_id: str,
+    before: JobStatus,
+    after: JobStatus,
+    now: datetime,
+    *conditions: Any,
+    **values: Any,
 ) -> bool:
-    """One atomic transition; False if the job was not in the ``before`` state."""
+    """One atomic transition; False if the job was not in the ``before`` state (or a further
+    condition did not hold)."""
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == before)
+        .where(Job.id == job_id, Job.status == before, *conditions)
         .values(status=after, updated_at=now, **values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -109,6 +125,9 @@ def _move(
     session.add(JobTransition(job_id=job_id, status=after, at=now))
     events.status(session, job_id, after, now)
     return True
+
+
+move = _move  # for services/recovery.py
 
 
 def _finish(session: Session, job_id: str, status: JobStatus, **values: Any) -> Job:

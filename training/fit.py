@@ -19,6 +19,7 @@ import numpy as np
 from training import datasets
 from training.builders import compile_model
 from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
+from training.checkpoints import CheckpointCallback, Resume, SaveEachEpoch, restore
 from training.spec import JobSpec, ValidationFraction
 
 EpochCallback = Callable[[int, float, dict[str, float]], None]
@@ -91,17 +92,17 @@ def train(
     *,
     should_stop: StopCheck | None = None,
     on_batch: BatchCallback | None = None,
+    resume_from: Resume | None = None,
+    on_checkpoint: CheckpointCallback | None = None,
 ) -> TrainResult:
+    """Train from scratch, or continue after ``resume_from``'s epoch (epoch 0 is not redone)."""
     keras.utils.set_random_seed(spec.seed)
     data = prepare(spec, data_dir)
-    model = compile_model(spec)
+    model = compile_model(spec) if resume_from is None else restore(resume_from, spec.seed)
     result = TrainResult(model=model, sample=data.x_val[:64])
-
-    started = time.perf_counter()
-    untrained = _evaluate(model, data.x_train, data.y_train)
-    untrained.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, data.y_val).items()})
-    untrained["learning_rate"] = _learning_rate(model)
-    _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
+    if resume_from is None:
+        _report_untrained(on_epoch, result, data)
+    saving = [SaveEachEpoch(on_checkpoint)] if on_checkpoint else []
 
     try:
         model.fit(
@@ -109,17 +110,32 @@ def train(
             data.y_train,
             batch_size=spec.batch_size,
             epochs=spec.epochs,
+            initial_epoch=resume_from.epoch if resume_from else 0,
             validation_data=(data.x_val, data.y_val),
             validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
             shuffle=True,
-            callbacks=[_EpochReporter(on_epoch, result), *control_callbacks(should_stop, on_batch)],
+            callbacks=[
+                _EpochReporter(on_epoch, result),
+                *saving,
+                *control_callbacks(should_stop, on_batch),
+            ],
             verbose=0,
         )
     except TrainingStopped:
         result.stopped = True
-    last = result.history[-1]
+    # A job resumed after its last epoch (its worker died while exporting) trains no epoch.
+    last = result.history[-1] if result.history else (resume_from.logs if resume_from else {})
     result.final_metrics = {k: v for k, v in last.items() if k not in ("epoch", "seconds")}
     return result
+
+
+def _report_untrained(on_epoch: EpochCallback, result: TrainResult, data: Prepared) -> None:
+    started = time.perf_counter()
+    model = result.model
+    untrained = _evaluate(model, data.x_train, data.y_train)
+    untrained.update({f"val_{k}": v for k, v in _evaluate(model, data.x_val, data.y_val).items()})
+    untrained["learning_rate"] = _learning_rate(model)
+    _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
 
 
 def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import BatchDep, SessionDep
 from api.errors import field_path
+from api.idempotency import IdempotencyKeyHeader, Idempotent
 from api.schemas.batches import (
     BatchCreate,
     BatchJob,
@@ -124,12 +125,22 @@ def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
     response_model=BatchPublic,
     summary="Submit a batch of jobs",
 )
-def submit_batch(body: BatchCreate, session: SessionDep, response: Response) -> BatchPublic:
+def submit_batch(
+    body: BatchCreate,
+    session: SessionDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
+    once = Idempotent(session, idempotency_key, "POST /v1/batches", body.model_dump(mode="json"))
+    if (replayed := once.replayed()) is not None:
+        return replayed
     specs = parse_items(body)
     batch = batches.create(session, specs, name=body.name, max_parallel=body.max_parallel)
     response.headers["Location"] = f"/v1/batches/{batch.id}"
-    return to_public(session, batch, DEFAULT_METRIC)
+    answer = to_public(session, batch, DEFAULT_METRIC)
+    once.remember(response, status.HTTP_202_ACCEPTED, answer)
+    return answer
 
 
 @router.get("/{batch_id}", response_model=BatchPublic, summary="Get a batch")
