@@ -28,6 +28,7 @@ def create(
     session: Session, specs: Sequence[JobSpec], *, name: str | None, max_parallel: int
 ) -> Batch:
     """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit."""
+    jobs.check_name(name, "name")
     now = utcnow()
     batch = Batch(
         name=name, size=len(specs), max_parallel=max_parallel, dispatched=0, created_at=now,

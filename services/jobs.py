@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import Job, JobStatus, JobTransition
 from models.base import utcnow
 from services import events
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, InvalidInput, NotFound
 from services.queue import enqueue_after_commit
 from training.spec import JobSpec
 
@@ -26,6 +26,7 @@ def submit(session: Session, spec: JobSpec) -> Job:
 
 def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
+    check_name(spec.name, "name")
     now = utcnow()
     job = Job(
         name=spec.name,
@@ -40,6 +41,15 @@ def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     session.flush()
     events.status(session, job.id, JobStatus.queued, now)
     return job
+
+
+def check_name(name: str | None, field: str) -> None:
+    """Names are stored as text columns, which (in PostgreSQL) cannot hold a NUL character."""
+    if name is not None and "\x00" in name:
+        raise InvalidInput(
+            f"{field} contains a NUL character (\\u0000), which cannot be stored",
+            fix=f"remove control characters from {field}",
+        )
 
 
 def get(session: Session, job_id: str) -> Job:

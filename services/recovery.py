@@ -7,7 +7,8 @@ A worker training a job writes ``heartbeat_at`` every few seconds. ``sweep`` (ru
   with their message sent again, so the next worker resumes them from their last checkpoint;
   past ``max_attempts`` starts they fail, saying why;
 - cancelling jobs whose worker went silent: cancelled (they were asked to stop anyway);
-- queued jobs whose message was sent long ago and never picked up (a lost message): sent again.
+- queued jobs whose message was sent long ago and never picked up (a lost message): sent again,
+  each time after twice the wait (a job merely waiting behind long ones gets few duplicates).
 
 Every change is one conditional UPDATE, so sweeps running in several processes at once, and
 the duplicate messages they may send, are harmless: a worker starts a job only by the atomic
@@ -80,11 +81,13 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
             events.prune_progress(session, job_id)
             swept.cancelled.append(job_id)
     resend_before = now - timedelta(seconds=settings.resend_after_seconds)
-    for job_id, sent in session.execute(
-        select(Job.id, Job.enqueued_at).where(
+    for job_id, sent, created in session.execute(
+        select(Job.id, Job.enqueued_at, Job.created_at).where(
             Job.status == JobStatus.queued, Job.enqueued_at < resend_before
         )
     ).all():
+        if now - sent < sent - created:
+            continue  # back off: each resend waits as long as the job had waited before it
         result = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.status == JobStatus.queued, Job.enqueued_at == sent)

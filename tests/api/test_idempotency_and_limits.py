@@ -56,3 +56,11 @@ def test_an_oversized_chunked_body_is_refused_too(client: TestClient):
         "/v1/jobs", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+
+
+def test_a_name_with_a_nul_character_is_refused(client: TestClient):
+    response = client.post("/v1/jobs", json={**MNIST_SPEC, "name": "bad\x00name"})
+    assert response.status_code == 422
+    assert "NUL character" in response.json()["detail"]
+    batch = client.post("/v1/batches", json={"name": "b\x00", "specs": [MNIST_SPEC]})
+    assert batch.status_code == 422

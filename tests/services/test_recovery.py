@@ -76,3 +76,12 @@ def test_a_cancelling_job_whose_worker_died_ends_cancelled(home: Path):
         jobs.cancel(session, job_id)
     assert sweep_at(get_settings().heartbeat_timeout_seconds + 1).cancelled == [job_id]
     assert job(job_id).status == "cancelled"
+
+
+def test_resending_backs_off_for_a_job_that_merely_waits_in_line(home: Path):
+    job_id = submit()
+    resend = get_settings().resend_after_seconds
+    assert sweep_at(resend + 1).resent == [job_id]
+    # Sent again at +resend; the next resend waits as long as the job had waited by then.
+    assert sweep_at(2 * resend + 1.5).resent == []
+    assert sweep_at(3 * resend + 3).resent == [job_id]
