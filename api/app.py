@@ -5,6 +5,7 @@ from fastapi.staticfiles import StaticFiles
 
 import descent
 from api import errors
+from api.limits import BodySizeLimit
 from api.routes import batches, datasets, events, health, job_checks, jobs, models, weights
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
@@ -26,6 +27,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        predict_max_bytes=settings.max_request_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+    )
     for module in (health, job_checks, jobs, events, batches, models, weights, datasets):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")

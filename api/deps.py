@@ -35,8 +35,8 @@ def get_model_cache(request: Request) -> SessionCache:
     return request.app.state.model_cache
 
 
-# scope="function": the commit happens before the response is sent, so a client that reads
-# what it just created (POST, then GET at once) finds it.
+# scope="function": the transaction commits before the response is sent, so a client that
+# got 202 can read what it created, and a server dying mid-response loses nothing it confirmed.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]

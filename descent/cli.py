@@ -34,6 +34,7 @@ def serve(
     from api.app import create_app
     from descent import migrate
     from descent.embedded import Worker
+    from descent.reconciler import Reconciler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     overrides = {"host": host, "port": port} | ({"home": home} if home else {})
@@ -46,6 +47,8 @@ def serve(
     child = Worker(settings, PROJECT_ROOT) if worker else None
     if child:
         child.start()
+    reconciler = Reconciler(settings)  # recovers jobs whose worker died or whose message was lost
+    reconciler.start()
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal with the
     # handler it found; this one turns it into SystemExit so the worker is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -58,6 +61,7 @@ def serve(
             access_log=settings.access_log,
         )
     finally:
+        reconciler.stop()
         if child:
             child.stop()
 

@@ -68,8 +68,10 @@ class Service:
             time.sleep(0.2)
 
 
-def start_service(home: Path, **settings: str) -> Service:
-    """Start ``descent serve`` on a free port; ``settings`` are extra DESCENT_* variables."""
+def start_service(home: Path, *, worker: bool = True, **settings: str) -> Service:
+    """Start ``descent serve`` on a free port; ``settings`` are extra DESCENT_* variables.
+
+    With ``worker=False`` only the API runs (``--no-worker``): jobs stay queued."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = home / "serve.log"
@@ -87,6 +89,7 @@ def start_service(home: Path, **settings: str) -> Service:
                 str(port),
                 "--home",
                 str(home),
+                *([] if worker else ["--no-worker"]),
             ],
             cwd=PROJECT_ROOT,
             env=env,

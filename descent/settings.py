@@ -43,7 +43,33 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     job_time_limit_seconds: int = Field(
-        default=6 * 3600, ge=60, description="The longest a training job may run."
+        default=6 * 3600,
+        ge=1,
+        description="The longest a training job may run, wall clock, over all its attempts.",
+    )
+    max_attempts: int = Field(
+        default=3, ge=1, description="Times a job is started before a dying worker fails it."
+    )
+    heartbeat_seconds: float = Field(
+        default=10, gt=0, description="How often a worker training a job says it is alive."
+    )
+    heartbeat_timeout_seconds: float = Field(
+        default=90,
+        gt=0,
+        description="A running job whose worker has been silent this long is resumed elsewhere.",
+    )
+    resend_after_seconds: float = Field(
+        default=900,
+        gt=0,
+        description="A job queued this long since its message was sent gets its message again.",
+    )
+    reconcile_seconds: float = Field(
+        default=10, gt=0, description="How often `descent serve` sweeps for jobs to recover."
+    )
+    max_body_bytes: int = Field(
+        default=1 * 2**20,
+        ge=1024,
+        description="Largest request body for routes other than prediction, in bytes.",
     )
     host: str = "127.0.0.1"
     port: int = 8000

@@ -4,6 +4,7 @@ from models.base import Base
 from models.batch import Batch
 from models.dataset import UserDataset
 from models.epoch import EpochRecord
+from models.idempotency import IdempotencyKey
 from models.job import Job, JobStatus, JobTransition
 from models.job_event import JobEvent
 from models.trained_model import TrainedModel
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "Batch",
     "EpochRecord",
+    "IdempotencyKey",
     "Job",
     "JobEvent",
     "JobStatus",

@@ -39,7 +39,7 @@ class Job(TimestampMixin, Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued)
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued, index=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     final_metrics: Mapped[dict[str, float] | None] = mapped_column(JSON)
@@ -57,6 +57,14 @@ class Job(TimestampMixin, Base):
     # Resolved at submission: the model's layer-by-layer summary and the spec's warnings.
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warnings: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    # Crash recovery (services/recovery.py): how many times a worker has claimed the job, when
+    # its worker last said it is alive, when its message was last sent, and the last epoch
+    # whose checkpoint is in the artifact store (a resumed job continues after it).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checkpoint_epoch: Mapped[int | None] = mapped_column(Integer)
+    checkpoint_key: Mapped[str | None] = mapped_column(String(500))
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

@@ -36,6 +36,7 @@ def create(
     """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit.
 
     ``details`` holds, per spec, further job columns (its check's summary and warnings)."""
+    jobs.check_name(name, "name")
     now = utcnow()
     batch = Batch(
         name=name, size=len(specs), max_parallel=max_parallel, dispatched=0, created_at=now,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from models import EpochRecord, Job
@@ -27,7 +27,12 @@ def record(
     """Store one epoch; the known metrics get columns, anything else goes to ``metrics``.
 
     The job's best epoch and overfitting flag are brought up to date, and listeners are told.
+    An epoch recorded again (a resumed job re-trains the epoch its dead worker did not
+    checkpoint) replaces the earlier row: the history holds each epoch once.
     """
+    session.execute(
+        delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch == epoch)
+    )
     values = {key: _number(logs.get(key)) for key in COLUMNS}
     extra = {k: _number(v) for k, v in logs.items() if k not in COLUMNS}
     row = EpochRecord(job_id=job_id, epoch=epoch, seconds=seconds, metrics=extra, **values)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from models import Job, JobStatus, JobTransition
 from models.base import utcnow
 from services import events
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, InvalidInput, NotFound
 from services.queue import enqueue_after_commit
 from training.spec import JobSpec
 
@@ -32,6 +32,7 @@ def submit(
 
 def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
+    check_name(spec.name, "name")
     now = utcnow()
     job = Job(
         name=spec.name,
@@ -46,6 +47,15 @@ def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     session.flush()
     events.status(session, job.id, JobStatus.queued, now)
     return job
+
+
+def check_name(name: str | None, field: str) -> None:
+    """Names are stored as text columns, which (in PostgreSQL) cannot hold a NUL character."""
+    if name is not None and "\x00" in name:
+        raise InvalidInput(
+            f"{field} contains a NUL character (\\u0000), which cannot be stored",
+            fix=f"remove control characters from {field}",
+        )
 
 
 def get(session: Session, job_id: str) -> Job:
@@ -73,7 +83,16 @@ def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], i
 def claim(session: Session, job_id: str) -> bool:
     """Atomically move a job from queued to running; False if another delivery got there first."""
     now = utcnow()
-    return _move(session, job_id, JobStatus.queued, JobStatus.running, now, started_at=now)
+    return _move(
+        session,
+        job_id,
+        JobStatus.queued,
+        JobStatus.running,
+        now,
+        started_at=func.coalesce(Job.started_at, now),  # a resumed job keeps its first start
+        heartbeat_at=now,
+        attempts=Job.attempts + 1,
+    )
 
 
 def cancel(session: Session, job_id: str) -> Job:
@@ -102,12 +121,19 @@ def should_stop(session: Session, job_id: str) -> bool:
 
 
 def _move(
-    session: Session, job_id: str, before: JobStatus, after: JobStatus, now: datetime, **values: Any
+    session: Session,
+    job_id: str,
+    before: JobStatus,
+    after: JobStatus,
+    now: datetime,
+    *conditions: Any,
+    **values: Any,
 ) -> bool:
-    """One atomic transition; False if the job was not in the ``before`` state."""
+    """One atomic transition; False if the job was not in the ``before`` state (or a further
+    condition did not hold)."""
     result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status == before)
+        .where(Job.id == job_id, Job.status == before, *conditions)
         .values(status=after, updated_at=now, **values)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -115,6 +141,9 @@ def _move(
     session.add(JobTransition(job_id=job_id, status=after, at=now))
     events.status(session, job_id, after, now)
     return True
+
+
+move = _move  # for services/recovery.py
 
 
 def _finish(session: Session, job_id: str, status: JobStatus, **values: Any) -> Job:

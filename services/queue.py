@@ -9,6 +9,7 @@ fork-safe and holds memory for the life of its process).
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import Celery
 from sqlalchemy import event
@@ -72,6 +73,16 @@ def enqueue_training(job_id: str) -> bool:
     return True
 
 
-def enqueue_after_commit(session: Session, job_id: str) -> None:
-    """Send the job's message once the session commits: a worker never sees an uncommitted id."""
+def enqueue_after_commit(session: Session, job_id: str, sent_at: datetime | None = None) -> None:
+    """Send the job's message once the session commits: a worker never sees an uncommitted id.
+
+    The job's ``enqueued_at`` records the send, so a message lost on the way is sent again
+    (services/recovery.py).
+    """
+    from sqlalchemy import update
+
+    from models import Job
+    from models.base import utcnow
+
+    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=sent_at or utcnow()))
     event.listen(session, "after_commit", lambda _session: enqueue_training(job_id), once=True)

@@ -19,6 +19,7 @@ import numpy as np
 from training.augmentation import with_augmentation
 from training.builders import build_model, compile_model
 from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
+from training.checkpoints import CheckpointCallback, Resume, SaveEachEpoch, restore_into
 from training.data_info import DataInfo, builtin_info
 from training.datasets import DatasetError
 from training.limits import NO_LIMITS
@@ -69,9 +70,12 @@ def train(
     user_data: UserData | None = None,
     should_stop: StopCheck | None = None,
     on_batch: BatchCallback | None = None,
+    resume_from: Resume | None = None,
+    on_checkpoint: CheckpointCallback | None = None,
 ) -> TrainResult:
     """Train a spec: built-in data sets are read from ``data_dir``, uploaded ones from
-    ``user_data``. A validated spec is resolved again here (caps were checked at submission)."""
+    ``user_data``. A validated spec is resolved again here (caps were checked at submission).
+    With ``resume_from`` the fit continues after that checkpoint's epoch (epoch 0 is not redone)."""
     seed_everything(spec.seed)
     resolution = resolve(spec, _data_info(spec, user_data), NO_LIMITS)
     data = prepare(resolution, data_dir, user_data.path if user_data else None)
@@ -79,17 +83,14 @@ def train(
     augmentation = resolution.spec.augmentation
     trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
     compile_model(trainer, resolution)
+    if resume_from is not None:
+        restore_into(trainer, resume_from, spec.seed)
     sample = data.x_val if data.x_val is not None else data.x_train
     result = TrainResult(model=model, sample=sample[:64], resolution=resolution)
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
-
-    started = time.perf_counter()
-    untrained = _evaluate(trainer, data.x_train, data.y_train)
-    if validation is not None:
-        scores = _evaluate(trainer, *validation)
-        untrained.update({f"val_{k}": v for k, v in scores.items()})
-    untrained["learning_rate"] = _learning_rate(trainer)
-    _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
+    if resume_from is None:
+        _report_untrained(on_epoch, result, trainer, data, validation)
+    saving = [SaveEachEpoch(on_checkpoint)] if on_checkpoint else []
 
     callbacks = option_callbacks(resolution.spec)
     try:
@@ -98,19 +99,21 @@ def train(
             data.y_train,
             batch_size=spec.batch_size,
             epochs=spec.epochs,
+            initial_epoch=resume_from.epoch if resume_from else 0,
             validation_data=validation,
             validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
             shuffle=spec.shuffle,
             callbacks=[
                 *callbacks,
                 _EpochReporter(on_epoch, result),
+                *saving,
                 *control_callbacks(should_stop, on_batch),
             ],
             verbose=0,
         )
     except TrainingStopped:
         result.stopped = True
-    result.final_metrics = _final_metrics(result, early_stopping_outcome(callbacks))
+    result.final_metrics = _final_metrics(result, early_stopping_outcome(callbacks), resume_from)
     if not result.stopped:  # asked to stop: no further evaluation
         result.final_metrics.update(_test_scores(trainer, data))
     return result
@@ -127,11 +130,17 @@ def _data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:
     return info
 
 
-def _final_metrics(result: TrainResult, stopping: dict[str, float]) -> dict[str, float]:
-    """The last epoch's metrics, or the best epoch's when early stopping restored its weights."""
+def _final_metrics(
+    result: TrainResult, stopping: dict[str, float], resume_from: Resume | None
+) -> dict[str, float]:
+    """The last epoch's metrics, or the best epoch's when early stopping restored its weights.
+    A job resumed after its last epoch (its worker died while exporting) trains no epoch."""
+    if not result.history:
+        return resume_from.logs if resume_from else {}
     row = result.history[-1]
-    if "restored_epoch" in stopping:
-        row = result.history[int(stopping["restored_epoch"])]
+    rows = {int(r["epoch"]): r for r in result.history}
+    if "restored_epoch" in stopping and int(stopping["restored_epoch"]) in rows:
+        row = rows[int(stopping["restored_epoch"])]
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "seconds")}
     return {**metrics, **stopping}
 
@@ -141,6 +150,22 @@ def _test_scores(model: keras.Model, data: Prepared) -> dict[str, float]:
     if data.x_test is None or data.y_test is None:
         return {}
     return {f"test_{k}": v for k, v in _evaluate(model, data.x_test, data.y_test).items()}
+
+
+def _report_untrained(
+    on_epoch: EpochCallback,
+    result: TrainResult,
+    trainer: keras.Model,
+    data: Prepared,
+    validation: tuple[np.ndarray, np.ndarray] | None,
+) -> None:
+    started = time.perf_counter()
+    untrained = _evaluate(trainer, data.x_train, data.y_train)
+    if validation is not None:
+        scores = _evaluate(trainer, *validation)
+        untrained.update({f"val_{k}": v for k, v in scores.items()})
+    untrained["learning_rate"] = _learning_rate(trainer)
+    _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
 
 
 def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

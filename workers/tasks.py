@@ -15,6 +15,15 @@ from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
 from workers.progress import CancelCheck, ProgressRecorder
+from workers.recovery import (
+    CheckpointWriter,
+    Deadline,
+    Heartbeat,
+    forget_epochs_after,
+    out_of_memory,
+    resume_point,
+    taken_over,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +51,19 @@ def run_job(job_id: str) -> None:
         if not jobs.claim(session, job_id):
             log.info("job %s is not queued (a duplicate delivery?); nothing to do", job_id)
             return
-        spec = JobSpec.model_validate(jobs.get(session, job_id).spec)
+        job = jobs.get(session, job_id)
+        spec = JobSpec.model_validate(job.spec)
+        deadline = Deadline(job.started_at, settings.job_time_limit_seconds)
+        attempt = job.attempts
+    with Heartbeat(url, job_id, settings.heartbeat_seconds):
+        train_claimed(job_id, spec, deadline, attempt)
+
+
+def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) -> None:
+    """Train a job this worker has claimed: from scratch, or from its last checkpoint."""
+    settings = get_settings()
+    url = settings.resolved_database_url
+    store = get_store(settings)
 
     def on_epoch(epoch: int, seconds: float, logs: dict[str, float]) -> None:
         with session_scope(url) as session:
@@ -55,17 +76,34 @@ def run_job(job_id: str) -> None:
         from training.export import export_model
         from training.fit import train as fit
 
-        store = get_store(settings)
         with session_scope(url) as session:
             source = datasets.source(session, store, spec.dataset.name)
+            job = jobs.get(session, job_id)
+            resume = resume_point(store, job)
+            forget_epochs_after(session, job_id, job.checkpoint_epoch or -1)
+            checkpoint = job.checkpoint_epoch
+        if resume is not None:
+            log.info("job %s resumes after epoch %s (attempt %s)", job_id, checkpoint, job.attempts)
+        cancelled = CancelCheck(url, job_id)
+        checkpoints = CheckpointWriter(url, store, job_id)
         result = fit(
             spec,
             settings.data_dir,
             on_epoch,
             user_data=source,
-            should_stop=CancelCheck(url, job_id),
+            should_stop=lambda: deadline() or cancelled(),
             on_batch=ProgressRecorder(url, job_id),
+            resume_from=resume,
+            on_checkpoint=checkpoints,
         )
+        if taken_over(url, job_id, attempt):
+            return
+        if deadline.passed:
+            with session_scope(url) as session:
+                jobs.fail(
+                    session, job_id, deadline.reason(jobs.get(session, job_id).checkpoint_epoch)
+                )
+            return
         resolution = result.resolution
         assert resolution is not None
         with tempfile.TemporaryDirectory() as folder:
@@ -101,13 +139,16 @@ def run_job(job_id: str) -> None:
                 jobs.end_cancelled(session, job_id, result.final_metrics)
             else:
                 jobs.succeed(session, job_id, result.final_metrics)
+        checkpoints.discard()
     except Exception as exc:
         log.exception("job %s failed", job_id)
+        if taken_over(url, job_id, attempt):
+            return
         with session_scope(url) as session:
             if jobs.get(session, job_id).status == JobStatus.cancelling:
                 jobs.end_cancelled(session, job_id, None)  # asked to stop: stopped, not failed
             else:
-                jobs.fail(session, job_id, describe(exc))
+                jobs.fail(session, job_id, out_of_memory(exc) or describe(exc))
 
 
 def describe(exc: BaseException) -> str:

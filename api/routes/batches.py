@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import BatchDep, SessionDep, SettingsDep
 from api.errors import describe_error
+from api.idempotency import IdempotencyKeyHeader, Idempotent
 from api.schemas.batches import (
     BatchCreate,
     BatchJob,
@@ -119,9 +120,16 @@ def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
     summary="Submit a batch of jobs",
 )
 def submit_batch(
-    body: BatchCreate, session: SessionDep, settings: SettingsDep, response: Response
-) -> BatchPublic:
+    body: BatchCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
+    once = Idempotent(session, idempotency_key, "POST /v1/batches", body.model_dump(mode="json"))
+    if (replayed := once.replayed()) is not None:
+        return replayed
     checked = specs.check_all(session, parse_items(body), settings)
     batch = batches.create(
         session,
@@ -131,7 +139,9 @@ def submit_batch(
         details=[specs.job_details(item) for item in checked],
     )
     response.headers["Location"] = f"/v1/batches/{batch.id}"
-    return to_public(session, batch, DEFAULT_METRIC)
+    answer = to_public(session, batch, DEFAULT_METRIC)
+    once.remember(response, status.HTTP_202_ACCEPTED, answer)
+    return answer
 
 
 @router.get("/{batch_id}", response_model=BatchPublic, summary="Get a batch")

@@ -1,6 +1,9 @@
+from typing import Any
+
 from fastapi import APIRouter, Query, Response, status
 
 from api.deps import JobDep, SessionDep, SettingsDep
+from api.idempotency import IdempotencyKeyHeader, Idempotent
 from api.schemas.jobs import History, JobList, JobPublic, TransitionPublic
 from models import Job, JobStatus
 from services import epochs, jobs, specs
@@ -21,6 +24,8 @@ def to_public(job: Job) -> JobPublic:
         final_metrics=job.final_metrics,
         model_id=job.id if _has_model(job) else None,
         best_epoch=job.best_epoch,
+        attempts=job.attempts or 0,
+        checkpoint_epoch=job.checkpoint_epoch,
         overfitting_since=job.overfitting_since,
         batch_id=job.batch_id,
         created_at=job.created_at,
@@ -45,20 +50,29 @@ def _has_model(job: Job) -> bool:
     summary="Submit a training job",
 )
 def submit_job(
-    spec: JobSpec, session: SessionDep, settings: SettingsDep, response: Response
-) -> JobPublic:
+    spec: JobSpec,
+    session: SessionDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Check the spec against its data set, store the job as queued and hand it to a worker."""
+    once = Idempotent(session, idempotency_key, "POST /v1/jobs", spec.model_dump(mode="json"))
+    if (replayed := once.replayed()) is not None:
+        return replayed
     checked = specs.check(session, spec, settings)
     job = jobs.submit(session, checked.spec, **specs.job_details(checked))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
-    return to_public(job)
+    answer = to_public(job)
+    once.remember(response, status.HTTP_202_ACCEPTED, answer)
+    return answer
 
 
 @router.get("", response_model=JobList, summary="List jobs")
 def list_jobs(
     session: SessionDep,
     limit: int = Query(default=20, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> JobList:
     """Jobs, newest first, a page at a time."""
     items, total = jobs.page(session, limit=limit, offset=offset)

@@ -57,7 +57,7 @@ PREDICT_ERRORS = {
 def list_models(
     session: SessionDep,
     limit: int = Query(default=20, ge=1, le=200),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> ModelList:
     """Trained models, newest first, with their job, data set, task and final metrics."""
     items = models.page(session, limit=limit, offset=offset)
@@ -105,7 +105,7 @@ async def predict(
     model_id: str,
     request: Request,
     top_k: Annotated[
-        int | None, Query(ge=1, description="Answer only the k most likely classes.")
+        int | None, Query(ge=1, le=1000, description="Answer only the k most likely classes.")
     ] = None,
     scale: Annotated[
         Scale | None,

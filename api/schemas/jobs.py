@@ -42,6 +42,14 @@ class JobPublic(BaseModel):
     best_epoch: int | None = Field(
         default=None, description="The epoch with the lowest validation loss so far."
     )
+    attempts: int = Field(
+        default=0,
+        description="How many times a worker has started the job; more than 1 means a worker "
+        "died and the job was resumed from its last checkpoint.",
+    )
+    checkpoint_epoch: int | None = Field(
+        default=None, description="The last epoch whose checkpoint is stored (resume point)."
+    )
     overfitting_since: int | None = Field(
         default=None,
         description="Set when validation loss rose for DESCENT_OVERFITTING_PATIENCE epochs in a "

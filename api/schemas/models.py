@@ -47,7 +47,10 @@ class PredictRequest(BaseModel):
         description='"pixels" (default): values 0-255; "unit": values 0-1, already scaled.',
     )
     top_k: int | None = Field(
-        default=None, ge=1, description="Answer only the k most likely classes, most likely first."
+        default=None,
+        ge=1,
+        le=1000,
+        description="Answer only the k most likely classes, most likely first.",
     )
 
 

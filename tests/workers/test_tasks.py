@@ -56,3 +56,16 @@ def test_a_job_whose_data_is_missing_fails_with_a_readable_error(
     assert job.finished_at is not None
     assert "mnist.npz is missing" in job.error
     assert "git checkout -- data/mnist.npz" in job.error
+
+
+def test_a_job_past_its_time_limit_fails_saying_so(home: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DESCENT_JOB_TIME_LIMIT_SECONDS", "1")
+    get_settings.cache_clear()
+    with session_scope(get_settings().resolved_database_url) as session:
+        spec = JobSpec.model_validate({**SPEC, "dataset": {"name": "mnist", "limit": 2000}})
+        job_id = jobs.submit(session, spec.model_copy(update={"epochs": 200})).id
+    run_job(job_id)
+    job, history = load(job_id)
+    assert job.status == "failed"
+    assert "ran past its time limit of 1 seconds" in job.error
+    assert len(history) < 200

@@ -1,0 +1,110 @@
+"""Crash recovery: the database, not the broker, decides which jobs must run again.
+
+A worker training a job writes ``heartbeat_at`` every few seconds. ``sweep`` (run every
+``reconcile_seconds`` by ``descent serve``) then finds:
+
+- running jobs whose worker went silent (SIGKILL, out of memory, host lost): back to queued
+  with their message sent again, so the next worker resumes them from their last checkpoint;
+  past ``max_attempts`` starts they fail, saying why;
+- cancelling jobs whose worker went silent: cancelled (they were asked to stop anyway);
+- queued jobs whose message was sent long ago and never picked up (a lost message): sent again,
+  each time after twice the wait (a job merely waiting behind long ones gets few duplicates).
+
+Every change is one conditional UPDATE, so sweeps running in several processes at once, and
+the duplicate messages they may send, are harmless: a worker starts a job only by the atomic
+``queued → running`` claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from descent.settings import Settings
+from models import Job, JobStatus
+from models.base import utcnow
+from services import events, jobs
+from services.queue import enqueue_after_commit
+
+
+@dataclass
+class Swept:
+    """What one sweep did, by job id."""
+
+    resumed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
+
+
+def beat(session: Session, job_id: str) -> None:
+    """The worker training ``job_id`` is alive."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_([JobStatus.running, JobStatus.cancelling]))
+        .values(heartbeat_at=utcnow())
+    )
+
+
+def silent_since(cutoff: datetime):  # type: ignore[no-untyped-def]
+    """Jobs whose worker has said nothing since ``cutoff``."""
+    return or_(Job.heartbeat_at < cutoff, (Job.heartbeat_at.is_(None)) & (Job.updated_at < cutoff))
+
+
+def sweep(session: Session, settings: Settings, now: datetime | None = None) -> Swept:
+    now = now or utcnow()
+    swept = Swept()
+    silent = silent_since(now - timedelta(seconds=settings.heartbeat_timeout_seconds))
+    for job in session.scalars(select(Job).where(Job.status == JobStatus.running, silent)):
+        if job.attempts >= settings.max_attempts:
+            if jobs.move(
+                session, job.id, JobStatus.running, JobStatus.failed, now, silent,
+                finished_at=now, error=gave_up(job, settings),
+            ):  # fmt: skip
+                events.prune_progress(session, job.id)
+                swept.failed.append(job.id)
+        elif jobs.move(
+            session, job.id, JobStatus.running, JobStatus.queued, now, silent, enqueued_at=now
+        ):
+            enqueue_after_commit(session, job.id, now)
+            swept.resumed.append(job.id)
+    for job_id in session.scalars(
+        select(Job.id).where(Job.status == JobStatus.cancelling, silent)
+    ).all():
+        if jobs.move(
+            session, job_id, JobStatus.cancelling, JobStatus.cancelled, now, silent,
+            finished_at=now,
+        ):  # fmt: skip
+            events.prune_progress(session, job_id)
+            swept.cancelled.append(job_id)
+    resend_before = now - timedelta(seconds=settings.resend_after_seconds)
+    for job_id, sent, created in session.execute(
+        select(Job.id, Job.enqueued_at, Job.created_at).where(
+            Job.status == JobStatus.queued, Job.enqueued_at < resend_before
+        )
+    ).all():
+        if now - sent < sent - created:
+            continue  # back off: each resend waits as long as the job had waited before it
+        result = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == JobStatus.queued, Job.enqueued_at == sent)
+            .values(enqueued_at=now)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            enqueue_after_commit(session, job_id, now)
+            swept.resent.append(job_id)
+    return swept
+
+
+def gave_up(job: Job, settings: Settings) -> str:
+    beat_at = job.heartbeat_at.isoformat() if job.heartbeat_at else "never"
+    return (
+        f"the worker training this job stopped answering on each of its {job.attempts} "
+        f"attempts (last heartbeat: {beat_at}); it is not started again past "
+        f"DESCENT_MAX_ATTEMPTS={settings.max_attempts}. A worker that dies without a word was "
+        "usually killed for running out of memory: try a smaller batch_size or a smaller model, "
+        "or give the worker more memory, and submit the spec again"
+    )

@@ -1,0 +1,53 @@
+"""The API restarts mid-job while a separate worker trains on: the job is not disturbed.
+
+This is the production topology on one machine: ``descent serve --no-worker`` plus a
+``descent worker`` process sharing the state directory.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from descent.launch import start_service, stop_service
+from descent.settings import PROJECT_ROOT
+from tests.integration.test_crash_resume import FAST_RECOVERY, SPEC, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def start_worker(home: Path) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
+    env.update(FAST_RECOVERY, DESCENT_HOME=str(home), TF_CPP_MIN_LOG_LEVEL="2")
+    with (home / "worker.log").open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "descent.cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def test_an_api_restart_mid_job_leaves_the_training_alone(tmp_path: Path):
+    home = tmp_path / "home"
+    service = start_service(home, worker=False, **FAST_RECOVERY)  # migrates the database
+    worker = start_worker(home)
+    try:
+        job_id = service.client.post("/v1/jobs", json={**SPEC, "epochs": 5}).json()["id"]
+        wait_until(service, job_id, lambda j: (j["checkpoint_epoch"] or 0) >= 1, "an epoch")
+        stop_service(service)
+        service = start_service(home, worker=False, **FAST_RECOVERY)
+        job = service.wait_for_job(job_id, timeout=300)
+        history = service.client.get(f"/v1/jobs/{job_id}/history").json()["epochs"]
+    finally:
+        stop_service(service)
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(60)
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempts"] == 1  # the worker never lost the job
+    assert [row["epoch"] for row in history] == list(range(6))

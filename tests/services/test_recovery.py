@@ -1,0 +1,87 @@
+"""The recovery sweep against a real database: silent workers' jobs resume, then give up."""
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import update
+
+from descent.settings import get_settings
+from models import Job
+from models.base import utcnow
+from models.db import session_scope
+from services import jobs, recovery
+from training.spec import JobSpec
+
+SPEC = {"dataset": {"name": "mnist", "limit": 50}, "model": {"preset": "dense"}, "epochs": 1}
+
+
+def submit() -> str:
+    with session_scope(get_settings().resolved_database_url) as session:
+        return jobs.submit(session, JobSpec.model_validate(SPEC)).id
+
+
+def claimed() -> str:
+    job_id = submit()
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert jobs.claim(session, job_id)
+    return job_id
+
+
+def sweep_at(seconds_later: float) -> recovery.Swept:
+    with session_scope(get_settings().resolved_database_url) as session:
+        return recovery.sweep(session, get_settings(), utcnow() + timedelta(seconds=seconds_later))
+
+
+def job(job_id: str) -> Job:
+    with session_scope(get_settings().resolved_database_url) as session:
+        return jobs.get(session, job_id)
+
+
+def test_a_job_whose_worker_went_silent_is_queued_again_and_counted(home: Path):
+    job_id = claimed()
+    assert sweep_at(1).resumed == []  # its worker has just said it is alive
+    timeout = get_settings().heartbeat_timeout_seconds
+    assert sweep_at(timeout + 1).resumed == [job_id]
+    assert job(job_id).status == "queued"
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert jobs.claim(session, job_id)  # the next worker takes it: its second attempt
+    assert job(job_id).attempts == 2
+    assert [t.status for t in job(job_id).transitions] == ["queued", "running", "queued", "running"]
+
+
+def test_past_the_attempt_cap_the_job_fails_saying_why(home: Path):
+    job_id = claimed()
+    with session_scope(get_settings().resolved_database_url) as session:
+        session.execute(update(Job).where(Job.id == job_id).values(attempts=3))
+    swept = sweep_at(get_settings().heartbeat_timeout_seconds + 1)
+    assert swept.failed == [job_id]
+    failed = job(job_id)
+    assert failed.status == "failed"
+    assert "stopped answering on each of its 3 attempts" in failed.error
+    assert "smaller batch_size" in failed.error
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again_once(home: Path):
+    job_id = submit()
+    assert job(job_id).enqueued_at is not None
+    later = get_settings().resend_after_seconds + 1
+    assert sweep_at(later).resent == [job_id]
+    assert sweep_at(later).resent == []  # the send was recorded; not again until it is old
+    assert job(job_id).status == "queued"
+
+
+def test_a_cancelling_job_whose_worker_died_ends_cancelled(home: Path):
+    job_id = claimed()
+    with session_scope(get_settings().resolved_database_url) as session:
+        jobs.cancel(session, job_id)
+    assert sweep_at(get_settings().heartbeat_timeout_seconds + 1).cancelled == [job_id]
+    assert job(job_id).status == "cancelled"
+
+
+def test_resending_backs_off_for_a_job_that_merely_waits_in_line(home: Path):
+    job_id = submit()
+    resend = get_settings().resend_after_seconds
+    assert sweep_at(resend + 1).resent == [job_id]
+    # Sent again at +resend; the next resend waits as long as the job had waited by then.
+    assert sweep_at(2 * resend + 1.5).resent == []
+    assert sweep_at(3 * resend + 3).resent == [job_id]

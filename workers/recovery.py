@@ -1,0 +1,160 @@
+"""The worker's side of crash recovery: heartbeats, checkpoints, the time limit, resuming.
+
+Like workers/progress.py these are plain objects handed to the fit loop; none may fail the job
+because of a database hiccup, except a checkpoint that cannot be stored, which fails loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, update
+
+from models import EpochRecord, Job
+from models.base import utcnow
+from models.db import session_scope
+from services import recovery
+from services.artifacts import ArtifactStore, LocalArtifactStore, contained
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """A daemon thread writing the job's ``heartbeat_at`` every ``interval`` seconds while the
+    worker holds the job: loading data, training and exporting alike. It dies with the process,
+    which is the point: silence means the worker is gone."""
+
+    def __init__(self, database_url: str, job_id: str, interval: float) -> None:
+        self._url = database_url
+        self._job_id = job_id
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(self._interval + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                with session_scope(self._url) as session:
+                    recovery.beat(session, self._job_id)
+            except Exception:
+                log.warning("could not write job %s's heartbeat", self._job_id, exc_info=True)
+
+
+class CheckpointWriter:
+    """``on_checkpoint(folder, epoch)``: store the checkpoint, then point the job at it."""
+
+    def __init__(self, database_url: str, store: ArtifactStore, job_id: str) -> None:
+        self._url = database_url
+        self._store = store
+        self._job_id = job_id
+        self._previous: list[str] = []
+
+    def __call__(self, folder: Path, epoch: int) -> None:
+        from training.checkpoints import MODEL_FILE, STATE_FILE
+
+        stem = f"{self._job_id}/checkpoint/epoch-{epoch:04d}"
+        state_key = self._store.put_file(f"{stem}.json", folder / STATE_FILE)
+        model_key = self._store.put_file(f"{stem}.keras", folder / MODEL_FILE)
+        with session_scope(self._url) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == self._job_id)
+                .values(checkpoint_epoch=epoch, checkpoint_key=model_key, heartbeat_at=utcnow())
+            )
+        self._forget(self._previous)
+        self._previous = [model_key, state_key]
+
+    def discard(self) -> None:
+        """The job ended with its model stored: its checkpoints are no longer needed."""
+        if isinstance(self._store, LocalArtifactStore):
+            shutil.rmtree(
+                contained(self._store.root, f"{self._job_id}/checkpoint"), ignore_errors=True
+            )
+
+    def _forget(self, keys: list[str]) -> None:
+        """A local store keeps only the latest checkpoint; object stores keep them all."""
+        if isinstance(self._store, LocalArtifactStore):
+            for key in keys:
+                contained(self._store.root, key).unlink(missing_ok=True)
+
+
+def resume_point(store: ArtifactStore, job: Job):  # type: ignore[no-untyped-def]
+    """The ``Resume`` for a job that has a checkpoint, or None to start from scratch."""
+    if job.checkpoint_key is None:
+        return None
+    from training.checkpoints import Resume
+
+    state_key = job.checkpoint_key.removesuffix(".keras") + ".json"
+    return Resume.load(store.local_path(job.checkpoint_key), store.local_path(state_key))
+
+
+def taken_over(database_url: str, job_id: str, attempt: int) -> bool:
+    """True if the recovery sweep gave this job to another attempt (this worker's heartbeat was
+    late, not dead): this worker then leaves the job alone rather than ending it."""
+    with session_scope(database_url) as session:
+        job = session.get(Job, job_id)
+        if job is not None and (job.status == "queued" or job.attempts != attempt):
+            log.warning("job %s was resumed elsewhere (attempt %s); leaving it", job_id, attempt)
+            return True
+    return False
+
+
+def forget_epochs_after(session, job_id: str, epoch: int) -> None:  # type: ignore[no-untyped-def]
+    """Epochs a dead attempt recorded past its last checkpoint are trained again; drop them."""
+    session.execute(
+        delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch > epoch)
+    )
+
+
+class Deadline:
+    """``should_stop`` part for the job's wall-clock limit, counted from its first start."""
+
+    def __init__(self, started_at: datetime | None, limit_seconds: float) -> None:
+        elapsed = (utcnow() - started_at).total_seconds() if started_at else 0.0
+        self._ends = time.monotonic() + limit_seconds - elapsed
+        self.limit_seconds = limit_seconds
+        self.passed = False
+
+    def __call__(self) -> bool:
+        self.passed = self.passed or time.monotonic() >= self._ends
+        return self.passed
+
+    def reason(self, checkpoint_epoch: int | None) -> str:
+        kept = (
+            f"its checkpoint after epoch {checkpoint_epoch} is kept in the artifact store"
+            if checkpoint_epoch
+            else "no epoch had finished"
+        )
+        return (
+            f"the job ran past its time limit of {self.limit_seconds:g} seconds and was stopped "
+            f"after its current batch; {kept}. Raise DESCENT_JOB_TIME_LIMIT_SECONDS, or ask for "
+            "fewer epochs, a smaller dataset.limit or a smaller model"
+        )
+
+
+OUT_OF_MEMORY = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError")
+
+
+def out_of_memory(exc: BaseException) -> str | None:
+    """The advice for a job that ran out of memory, or None if ``exc`` is something else."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if not names.intersection(OUT_OF_MEMORY) and "out of memory" not in str(exc).lower():
+        return None
+    return (
+        f"the job ran out of memory ({type(exc).__name__}: {str(exc).strip()[:300]}); "
+        "submit it again with a smaller batch_size, a smaller model (fewer or narrower layers) "
+        "or a smaller dataset.limit, or run it on a worker with more memory"
+    )
