@@ -72,11 +72,14 @@ def _found(value: Any) -> Any:
 def describe_error(error: dict[str, Any]) -> dict[str, Any]:
     """One pydantic error as the API reports it: field, message, found, allowed, fix."""
     if error.get("type") == "json_invalid":
-        position = error.get("loc", ("body", 0))[-1]
+        # FastAPI puts the character's position last in loc; pydantic's model_validate_json
+        # gives no loc at all.
+        loc = error.get("loc") or ()
+        where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
         reason = (error.get("ctx") or {}).get("error", "invalid JSON")
         return {
             "field": "body",
-            "message": f"the body is not valid JSON ({reason} at character {position})",
+            "message": f"the body is not valid JSON ({reason}{where})",
             "type": "json_invalid",
         }
     kind, ctx = error.get("type"), error.get("ctx") or {}

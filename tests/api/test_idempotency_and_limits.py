@@ -74,3 +74,11 @@ def test_a_data_set_upload_may_be_larger_than_a_job_spec(client: TestClient):
         files={"file": ("line.csv", f"x,y\n{rows}\n".encode(), "text/csv")},
     )
     assert response.status_code == 201, response.text
+
+
+def test_a_data_set_body_that_is_not_json_is_a_422(client: TestClient):
+    response = client.post(
+        "/v1/datasets", content=b"\x00", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "not valid JSON" in response.json()["detail"]
