@@ -1,10 +1,11 @@
 """The FastAPI application factory."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import descent
 from api import errors
+from api.auth import authenticate
 from api.routes import batches, datasets, events, health, jobs, models
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
@@ -26,7 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
-    for module in (health, jobs, events, batches, models, datasets):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    for module in (jobs, events, batches, models, datasets):  # each needs a key if auth is on
+        app.include_router(module.router, dependencies=[Depends(authenticate)])
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

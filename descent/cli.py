@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from descent import commands
+from descent import commands, keys
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 
 app = typer.Typer(
@@ -38,6 +38,14 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     overrides = {"host": host, "port": port} | ({"home": home} if home else {})
     settings = Settings(**overrides)
+    if settings.auth == "off" and not _loopback(host) and not settings.allow_open_network:
+        typer.echo(
+            f"error: refusing to serve on {host} with auth off: anyone who can reach it could "
+            "train, read and delete. Set DESCENT_AUTH=required and create keys with `descent "
+            "keys create`, bind 127.0.0.1, or set DESCENT_ALLOW_OPEN_NETWORK=1 if you mean it.",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     # The worker and anything else started from here read the same state directory.
     os.environ["DESCENT_HOME"] = str(settings.resolved_home)
@@ -62,6 +70,17 @@ def serve(
             child.stop()
 
 
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 @app.command()
 def worker(
     concurrency: Annotated[int, typer.Option(help="Jobs trained at once.")] = 1,
@@ -83,6 +102,7 @@ def migrate() -> None:
     typer.echo("database is at the latest migration")
 
 
+app.add_typer(keys.app, name="keys")
 commands.register(app)  # the client side: submit, batch, jobs, history, predict, cancel
 
 if __name__ == "__main__":

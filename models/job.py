@@ -54,6 +54,12 @@ class Job(TimestampMixin, Base):
         ForeignKey("batch.id", ondelete="SET NULL"), index=True
     )
     batch_index: Mapped[int | None] = mapped_column(Integer)
+    # Who submitted it (an API key's owner; "local" while auth is off), and where it trained.
+    owner: Mapped[str] = mapped_column(String(64), default="local", index=True)
+    queue: Mapped[str] = mapped_column(String(16), default="any")
+    worker: Mapped[str | None] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(200))
+    device: Mapped[str | None] = mapped_column(String(32))
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

@@ -25,25 +25,30 @@ FINISHED = [status.value for status in JobStatus if status.finished]
 
 
 def create(
-    session: Session, specs: Sequence[JobSpec], *, name: str | None, max_parallel: int
+    session: Session,
+    specs: Sequence[JobSpec],
+    *,
+    name: str | None,
+    max_parallel: int,
+    owner: str = "local",
 ) -> Batch:
     """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit."""
     now = utcnow()
     batch = Batch(
         name=name, size=len(specs), max_parallel=max_parallel, dispatched=0, created_at=now,
-        updated_at=now,
+        updated_at=now, owner=owner,
     )  # fmt: skip
     session.add(batch)
     session.flush()
     for index, spec in enumerate(specs):
-        jobs.create(session, spec, batch_id=batch.id, batch_index=index)
+        jobs.create(session, spec, batch_id=batch.id, batch_index=index, owner=owner)
     dispatch(session, batch.id)
     return batch
 
 
-def get(session: Session, batch_id: str) -> Batch:
+def get(session: Session, batch_id: str, owner: str | None = None) -> Batch:
     batch = session.get(Batch, batch_id)
-    if batch is None:
+    if batch is None or (owner is not None and batch.owner != owner):
         raise NotFound(
             f"no batch with id {batch_id!r}",
             fix="use the id that POST /v1/batches returned (its Location header)",

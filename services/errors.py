@@ -36,3 +36,9 @@ class InvalidInput(DescentError):
 class Unavailable(DescentError):
     status_code = 503
     title = "Service unavailable"
+
+
+class Unauthorized(DescentError):
+    status_code = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}

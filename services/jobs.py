@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from models import Job, JobStatus, JobTransition
+from models.api_key import LOCAL_OWNER
 from models.base import utcnow
 from services import events
 from services.errors import Conflict, NotFound
@@ -17,9 +18,9 @@ from services.queue import enqueue_after_commit
 from training.spec import JobSpec
 
 
-def submit(session: Session, spec: JobSpec) -> Job:
+def submit(session: Session, spec: JobSpec, owner: str = LOCAL_OWNER) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
-    job = create(session, spec)
+    job = create(session, spec, owner=owner)
     enqueue_after_commit(session, job.id)
     return job
 
@@ -42,20 +43,25 @@ def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     return job
 
 
-def get(session: Session, job_id: str) -> Job:
+def get(session: Session, job_id: str, owner: str | None = None) -> Job:
+    """The job; 404 if there is none, or if ``owner`` is given and the job is someone else's."""
     job = session.get(Job, job_id, options=[selectinload(Job.transitions)])
-    if job is None:
+    if job is None or (owner is not None and job.owner != owner):
         raise NotFound(
             f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
         )
     return job
 
 
-def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], int]:
-    """Newest first."""
-    total = session.scalar(select(func.count()).select_from(Job)) or 0
+def page(
+    session: Session, *, limit: int, offset: int, owner: str | None = None
+) -> tuple[Sequence[Job], int]:
+    """Newest first; only ``owner``'s jobs if one is given."""
+    mine = [Job.owner == owner] if owner is not None else []
+    total = session.scalar(select(func.count()).select_from(Job).where(*mine)) or 0
     jobs = session.scalars(
         select(Job)
+        .where(*mine)
         .options(selectinload(Job.transitions))
         .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(limit)
@@ -70,9 +76,9 @@ def claim(session: Session, job_id: str) -> bool:
     return _move(session, job_id, JobStatus.queued, JobStatus.running, now, started_at=now)
 
 
-def cancel(session: Session, job_id: str) -> Job:
+def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
     """Cancel a queued job at once; ask a running one to stop (its worker ends it cancelled)."""
-    get(session, job_id)
+    get(session, job_id, owner)
     now = utcnow()
     if not (
         _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)

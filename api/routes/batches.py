@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api.auth import PrincipalDep
 from api.deps import BatchDep, SessionDep
 from api.errors import field_path
 from api.schemas.batches import (
@@ -124,10 +125,14 @@ def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
     response_model=BatchPublic,
     summary="Submit a batch of jobs",
 )
-def submit_batch(body: BatchCreate, session: SessionDep, response: Response) -> BatchPublic:
+def submit_batch(
+    body: BatchCreate, session: SessionDep, response: Response, principal: PrincipalDep
+) -> BatchPublic:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
     specs = parse_items(body)
-    batch = batches.create(session, specs, name=body.name, max_parallel=body.max_parallel)
+    batch = batches.create(
+        session, specs, name=body.name, max_parallel=body.max_parallel, owner=principal.owner
+    )
     response.headers["Location"] = f"/v1/batches/{batch.id}"
     return to_public(session, batch, DEFAULT_METRIC)
 

@@ -1,5 +1,6 @@
 from fastapi import APIRouter, Query, Response, status
 
+from api.auth import PrincipalDep
 from api.deps import JobDep, SessionDep
 from api.schemas.jobs import History, JobList, JobPublic, TransitionPublic
 from models import Job, JobStatus
@@ -42,9 +43,11 @@ def _has_model(job: Job) -> bool:
     response_model=JobPublic,
     summary="Submit a training job",
 )
-def submit_job(spec: JobSpec, session: SessionDep, response: Response) -> JobPublic:
+def submit_job(
+    spec: JobSpec, session: SessionDep, response: Response, principal: PrincipalDep
+) -> JobPublic:
     """Validate the spec, store the job as queued and hand it to a worker."""
-    job = jobs.submit(session, spec)
+    job = jobs.submit(session, spec, owner=principal.owner)
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return to_public(job)
 
@@ -52,11 +55,12 @@ def submit_job(spec: JobSpec, session: SessionDep, response: Response) -> JobPub
 @router.get("", response_model=JobList, summary="List jobs")
 def list_jobs(
     session: SessionDep,
+    principal: PrincipalDep,
     limit: int = Query(default=20, ge=1, le=200),
     offset: int = Query(default=0, ge=0),
 ) -> JobList:
     """Jobs, newest first, a page at a time."""
-    items, total = jobs.page(session, limit=limit, offset=offset)
+    items, total = jobs.page(session, limit=limit, offset=offset, owner=principal.scope)
     return JobList(items=[to_public(j) for j in items], total=total, limit=limit, offset=offset)
 
 
@@ -92,9 +96,11 @@ def get_history(job: JobDep, session: SessionDep) -> History:
         409: {"description": "The job has already finished; the body says how."},
     },
 )
-def cancel_job(job_id: str, session: SessionDep, response: Response) -> JobPublic:
+def cancel_job(
+    job_id: str, session: SessionDep, response: Response, principal: PrincipalDep
+) -> JobPublic:
     """Cancel a queued job at once, or stop a running one after its current batch."""
-    job = jobs.cancel(session, job_id)
+    job = jobs.cancel(session, job_id, principal.scope)
     if job.status == JobStatus.cancelling:
         response.status_code = status.HTTP_202_ACCEPTED
     return to_public(job)
