@@ -36,7 +36,9 @@ def get_model_cache(request: Request) -> SessionCache:
     return request.app.state.model_cache
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit before the response is sent. (FastAPI's default, "request", runs the
+# exit code after sending it, so a client could ask for a job it was just told exists, and 404.)
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]

@@ -34,6 +34,7 @@ def serve(
     from api.app import create_app
     from descent import migrate
     from descent.embedded import Worker
+    from workers import devices
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     overrides = {"host": host, "port": port} | ({"home": home} if home else {})
@@ -51,7 +52,11 @@ def serve(
     os.environ["DESCENT_HOME"] = str(settings.resolved_home)
     migrate.upgrade(settings.resolved_database_url)
 
-    child = Worker(settings, PROJECT_ROOT) if worker else None
+    gpus = devices.count_gpus() if worker else 0
+    if gpus:
+        os.environ.setdefault("DESCENT_GPU_QUEUES_AVAILABLE", "true")
+        settings = Settings(**overrides)
+    child = Worker(settings, PROJECT_ROOT, gpus) if worker else None
     if child:
         child.start()
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal with the
@@ -83,13 +88,46 @@ def _loopback(host: str) -> bool:
 
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(help="Jobs trained at once.")] = 1,
+    concurrency: Annotated[
+        int, typer.Option(help="Jobs trained at once (with --gpus: one per GPU).")
+    ] = 1,
+    gpus: Annotated[
+        int, typer.Option(help="GPUs to train on, one job per GPU; 0: a CPU worker.")
+    ] = 0,
+    queues: Annotated[
+        str | None,
+        typer.Option(
+            help="Queues to consume, comma-separated (default: gpu,any with --gpus, else cpu,any)."
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option(help="Worker name (Celery's hostname is NAME@host).")] = (
+        "descent"
+    ),
 ) -> None:
     """Run a training worker only (production: the API and workers run apart)."""
-    from descent.embedded import worker_command
+    from descent.embedded import gpu_environment, worker_command
+    from services.placement import CPU_WORKER_QUEUES, GPU_WORKER_QUEUES, QUEUES
 
+    chosen = (
+        tuple(q.strip() for q in queues.split(","))
+        if queues
+        else (GPU_WORKER_QUEUES if gpus else CPU_WORKER_QUEUES)
+    )
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if unknown or (gpus == 0 and "gpu" in chosen):
+        typer.echo(
+            f"error: queues {','.join(chosen)}: "
+            + (
+                f"{unknown} are not queues (use {', '.join(QUEUES)})"
+                if unknown
+                else "only a worker with --gpus N may consume the gpu queue"
+            ),
+            err=True,
+        )
+        raise typer.Exit(2)
     os.chdir(PROJECT_ROOT)
-    command = worker_command(concurrency)
+    os.environ.update(gpu_environment(gpus))
+    command = worker_command(gpus or concurrency, queues=chosen, name=name)
     os.execv(command[0], command)
 
 

@@ -93,17 +93,17 @@ def dispatch(session: Session, batch_id: str) -> list[str]:
     if free <= 0:
         return []
     waiting = session.execute(
-        select(Job.id, Job.batch_index, Job.status)
+        select(Job.id, Job.batch_index, Job.status, Job.queue)
         .where(Job.batch_id == batch_id, Job.batch_index >= batch.dispatched)
         .order_by(Job.batch_index)
     ).all()
     sent: list[str] = []
-    for job_id, index, status in waiting:
+    for job_id, index, status, queue in waiting:
         if len(sent) == free:
             break
         batch.dispatched = index + 1
         if status == JobStatus.queued:  # one cancelled before its turn is passed over
-            enqueue_after_commit(session, job_id)
+            enqueue_after_commit(session, job_id, queue)
             sent.append(job_id)
     session.flush()
     return sent

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from descent.settings import get_settings
 from models import Job, JobStatus, JobTransition
 from models.api_key import LOCAL_OWNER
 from models.base import utcnow
-from services import events
+from services import events, placement
 from services.errors import Conflict, NotFound
 from services.queue import enqueue_after_commit
 from training.spec import JobSpec
@@ -21,15 +22,17 @@ from training.spec import JobSpec
 def submit(session: Session, spec: JobSpec, owner: str = LOCAL_OWNER) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
     job = create(session, spec, owner=owner)
-    enqueue_after_commit(session, job.id)
+    enqueue_after_commit(session, job.id, job.queue)
     return job
 
 
 def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
+    placement.check(spec, get_settings())
     now = utcnow()
     job = Job(
         name=spec.name,
+        queue=placement.queue_for(spec),
         status=JobStatus.queued,
         spec=spec.model_dump(mode="json"),
         created_at=now,
@@ -70,10 +73,11 @@ def page(
     return jobs, total
 
 
-def claim(session: Session, job_id: str) -> bool:
-    """Atomically move a job from queued to running; False if another delivery got there first."""
+def claim(session: Session, job_id: str, **where: str | None) -> bool:
+    """Atomically move a job from queued to running; False if another delivery got there first.
+    ``where`` records the worker, host and device that trains it."""
     now = utcnow()
-    return _move(session, job_id, JobStatus.queued, JobStatus.running, now, started_at=now)
+    return _move(session, job_id, JobStatus.queued, JobStatus.running, now, started_at=now, **where)
 
 
 def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:

@@ -109,6 +109,13 @@ class OptimizerSpec(_Strict):
     learning_rate: float = Field(default=0.001, gt=0, le=10)
 
 
+class ResourcesSpec(_Strict):
+    accelerator: Literal["gpu", "cpu", "any"] = Field(
+        default="any",
+        description="gpu: only a GPU worker takes it; cpu: only a CPU worker; any: the first free.",
+    )
+
+
 class JobSpec(_Strict):
     """A training job: data set, model, loss, optimizer and the loop's settings."""
 
@@ -120,6 +127,20 @@ class JobSpec(_Strict):
     epochs: int = Field(default=5, ge=1, le=1_000)
     batch_size: int = Field(default=32, ge=1, le=65_536)
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
+    precision: Literal["float32", "mixed_float16"] = Field(
+        default="float32", description="mixed_float16 needs a GPU (resources.accelerator gpu)."
+    )
+
+    @model_validator(mode="after")
+    def _mixed_precision_needs_a_gpu(self) -> JobSpec:
+        if self.precision == "mixed_float16" and self.resources.accelerator != "gpu":
+            raise ValueError(
+                "precision mixed_float16 only speeds up training on a GPU, and this job may run "
+                f"on a CPU (resources.accelerator is {self.resources.accelerator!r}); set "
+                '"resources": {"accelerator": "gpu"} or use precision "float32"'
+            )
+        return self
 
     @field_validator("model")
     @classmethod

@@ -13,6 +13,7 @@ from services import batches, epochs, jobs, models
 from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
+from workers import devices
 from workers.progress import CancelCheck, ProgressRecorder
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,11 @@ def run_job(job_id: str) -> None:
     settings = get_settings()
     url = settings.resolved_database_url
     with session_scope(url) as session:
-        if not jobs.claim(session, job_id):
+        if not jobs.claim(session, job_id, **devices.where()):
             log.info("job %s is not queued (a duplicate delivery?); nothing to do", job_id)
             return
         spec = JobSpec.model_validate(jobs.get(session, job_id).spec)
+    devices.set_precision(spec.precision)
 
     def on_epoch(epoch: int, seconds: float, logs: dict[str, float]) -> None:
         with session_scope(url) as session:

@@ -4,13 +4,13 @@ from api.auth import PrincipalDep
 from api.deps import JobDep, SessionDep
 from api.schemas.jobs import History, JobList, JobPublic, TransitionPublic
 from models import Job, JobStatus
-from services import epochs, jobs
+from services import epochs, jobs, placement
 from training.spec import JobSpec
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def to_public(job: Job) -> JobPublic:
+def to_public(job: Job, queue_position: int | None = None) -> JobPublic:
     return JobPublic(
         id=job.id,
         name=job.name,
@@ -22,6 +22,11 @@ def to_public(job: Job) -> JobPublic:
         best_epoch=job.best_epoch,
         overfitting_since=job.overfitting_since,
         batch_id=job.batch_id,
+        queue=job.queue,
+        queue_position=queue_position,
+        worker=job.worker,
+        host=job.host,
+        device=job.device,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
@@ -65,9 +70,9 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="Get a job")
-def get_job(job: JobDep) -> JobPublic:
-    """A job's spec, status, timestamps, final metrics and, once succeeded, its model id."""
-    return to_public(job)
+def get_job(job: JobDep, session: SessionDep) -> JobPublic:
+    """A job's spec, status, place in line, timestamps, where it trained and its model id."""
+    return to_public(job, placement.queue_position(session, job))
 
 
 @router.get("/{job_id}/history", response_model=History, summary="Get a job's epoch history")
