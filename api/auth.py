@@ -3,6 +3,11 @@
 With auth off (the embedded default, on loopback) every request is the built-in "local"
 owner, who sees everything. With auth required, a missing, unknown or revoked key is a 401,
 and every lookup is scoped to the key's owner (an admin key sees every owner's things).
+
+To scope a new kind of owned thing (user data sets, issue 3): give its table an ``owner``
+column (default "local"), set it from ``principal.owner`` on create, and filter by
+``principal.scope`` (None for an admin) on every read, as services/jobs.py ``get``/``page`` do:
+another owner's item must be a 404, never a 403.
 """
 
 from __future__ import annotations

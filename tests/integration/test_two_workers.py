@@ -2,9 +2,16 @@
 takes only ``any``. Jobs for the cpu queue and for any are all trained, each exactly once,
 with their history complete and the worker that trained them recorded."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from descent.launch import start_service, stop_service
+from descent.settings import PROJECT_ROOT
+from tests.conftest import ON_POSTGRES
 
 SPEC = {
     "dataset": {"name": "mnist", "limit": 64},
@@ -16,16 +23,21 @@ SPEC = {
 }
 
 
-def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(tmp_path: Path):
-    import os
-    import subprocess
-    import sys
-
-    from descent.settings import PROJECT_ROOT
-
-    service = start_service(tmp_path / "home")
+def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(
+    tmp_path: Path, request: pytest.FixtureRequest
+):
+    # On the PostgreSQL pass: the production service (PostgreSQL + Redis) and its worker, plus
+    # the second worker on the same database and broker.
+    if ON_POSTGRES:
+        service = request.getfixturevalue("production_service")
+        backend = {
+            "DESCENT_DATABASE_URL": request.getfixturevalue("postgres_url"),
+            "DESCENT_BROKER_URL": request.getfixturevalue("redis_url"),
+        }
+    else:
+        service, backend = start_service(tmp_path / "home"), {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
-    env |= {"DESCENT_HOME": str(tmp_path / "home"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env |= {"DESCENT_HOME": str(service.home), "TF_CPP_MIN_LOG_LEVEL": "2", **backend}
     with (tmp_path / "second.log").open("wb") as log:
         second = subprocess.Popen(
             [sys.executable, "-m", "descent.cli", "worker", "--queues", "any", "--name", "second"],
@@ -45,7 +57,8 @@ def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(tmp_path: Path)
     finally:
         os.killpg(second.pid, 15)
         second.wait(60)
-        stop_service(service)
+        if not ON_POSTGRES:
+            stop_service(service)
 
     workers = set()
     for job, history in zip(done, histories, strict=True):
