@@ -1,10 +1,11 @@
 """The FastAPI application factory."""
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import descent
 from api import errors
+from api.auth import authenticate
 from api.limits import BodySizeLimit
 from api.routes import batches, datasets, events, health, job_checks, jobs, models, weights
 from descent.settings import PROJECT_ROOT, Settings, get_settings
@@ -33,7 +34,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         predict_max_bytes=settings.max_request_bytes,
         upload_max_bytes=settings.max_upload_bytes,
     )
-    for module in (health, job_checks, jobs, events, batches, models, weights, datasets):
-        app.include_router(module.router)
+    app.include_router(health.router)
+    # Every /v1 route needs a key when auth is on.
+    for module in (job_checks, jobs, events, batches, models, weights, datasets):
+        app.include_router(module.router, dependencies=[Depends(authenticate)])
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

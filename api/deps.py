@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api.auth import PrincipalDep, authenticate, check_owner
 from api.prediction import describe_model
 from descent.settings import Settings
 from models import Batch, Job, TrainedModel
@@ -43,20 +44,20 @@ StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]
 
 
-def load_job(job_id: str, session: SessionDep) -> Job:
-    return jobs.get(session, job_id)
+def load_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job:
+    return jobs.get(session, job_id, principal.scope)
 
 
-def load_model(model_id: str, session: SessionDep) -> TrainedModel:
-    return models.get(session, model_id)
+def load_model(model_id: str, session: SessionDep, principal: PrincipalDep) -> TrainedModel:
+    return models.get(session, model_id, principal.scope)
 
 
 JobDep = Annotated[Job, Depends(load_job)]
 ModelDep = Annotated[TrainedModel, Depends(load_model)]
 
 
-def load_batch(batch_id: str, session: SessionDep) -> Batch:
-    return batches.get(session, batch_id)
+def load_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> Batch:
+    return batches.get(session, batch_id, principal.scope)
 
 
 BatchDep = Annotated[Batch, Depends(load_batch)]
@@ -65,11 +66,15 @@ BatchDep = Annotated[Batch, Depends(load_batch)]
 async def load_served_model(model_id: str, request: Request) -> ServedModel:
     """The loaded model from the cache; on a miss its row and file, or a 404/409/410."""
     cache: SessionCache = request.app.state.model_cache
+    principal = authenticate(request)
     model = cache.get(model_id)
+    if model is not None:
+        check_owner(principal, model.card.owner, "model", model_id)
     if model is not None and not model.file_present():
         cache.evict(model_id)  # the store decides: fetched again, or 410 if it is gone there too
         model = None
     if model is None:
-        describe = partial(describe_model, request.app, model_id)
+        describe = partial(describe_model, request.app, model_id, principal.scope)
         model = await run_in_threadpool(cache.load, model_id, describe)
+        check_owner(principal, model.card.owner, "model", model_id)
     return model

@@ -151,7 +151,9 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
 def _descent_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DescentError)
     extra = {"errors": exc.errors} if exc.errors is not None else {}
-    return problem(exc.status_code, exc.title, exc.detail, fix=exc.fix, **extra)
+    response = problem(exc.status_code, exc.title, exc.detail, fix=exc.fix, **extra)
+    response.headers.update(getattr(exc, "headers", {}))
+    return response
 
 
 def _serving_problem(_: Request, exc: Exception) -> JSONResponse:

@@ -45,11 +45,11 @@ INLINE_BYTES = 64 * 1024  # pixel bodies up to this size are answered on the eve
 SCALINGS = {"divide_by_255", "none"}
 
 
-def describe_model(app: FastAPI, model_id: str) -> ModelCard:
+def describe_model(app: FastAPI, model_id: str, owner: str | None = None) -> ModelCard:
     """What prediction needs to know about a model, from its row (404/409/410 if it can't)."""
     settings: Settings = app.state.settings
     with app.state.sessionmaker() as session:
-        row = models.get(session, model_id)
+        row = models.get(session, model_id, owner)  # another owner's model: 404
         try:
             path = app.state.artifacts.local_path(row.onnx_key)
         except NotFound:
@@ -75,6 +75,7 @@ def describe_model(app: FastAPI, model_id: str) -> ModelCard:
             ),
             scaling=row.scaling,
             onnx_path=path,
+            owner=row.owner,
         )
 
 

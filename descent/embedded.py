@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 
 from descent.settings import Settings
+from services.placement import CPU_WORKER_QUEUES
 
 log = logging.getLogger("descent")
 
@@ -31,24 +32,38 @@ _libc_name = ctypes.util.find_library("c") if sys.platform == "linux" else None
 _prctl = ctypes.CDLL(_libc_name, use_errno=True).prctl if _libc_name else None
 
 
-def worker_command(concurrency: int = 1, loglevel: str = "INFO") -> list[str]:
+def worker_command(
+    concurrency: int = 1,
+    loglevel: str = "INFO",
+    queues: tuple[str, ...] = CPU_WORKER_QUEUES,
+    name: str = "descent",
+) -> list[str]:
     # The SQLAlchemy transport has no fanout exchange, so gossip and mingle (broadcast-based)
     # are off; they only matter for remote control between many workers anyway.
     return [
         sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker",
         "--pool=prefork", f"--concurrency={concurrency}", f"--loglevel={loglevel}",
-        "--without-gossip", "--without-mingle", "--hostname=descent@%h",
+        "--without-gossip", "--without-mingle", f"--hostname={name}@%h",
+        f"--queues={','.join(queues)}",
     ]  # fmt: skip
+
+
+def gpu_environment(gpus: int) -> dict[str, str]:
+    """What a worker with ``gpus`` GPUs exports for its children (see workers/devices.py)."""
+    return {"DESCENT_WORKER_GPUS": ",".join(str(i) for i in range(gpus))} if gpus else {}
 
 
 class Worker:
     """A Celery worker subprocess in its own process group, restarted if it dies."""
 
-    def __init__(self, settings: Settings, project_root: Path) -> None:
+    def __init__(self, settings: Settings, project_root: Path, gpus: int = 0) -> None:
+        # On a machine with a GPU, the one embedded worker trains on GPU 0 and takes gpu jobs too.
+        self._queues = ("gpu", *CPU_WORKER_QUEUES) if gpus else CPU_WORKER_QUEUES
         self._env = {
             "TF_CPP_MIN_LOG_LEVEL": "2",
             **os.environ,
             "DESCENT_HOME": str(settings.resolved_home),
+            **gpu_environment(min(gpus, 1)),
         }
         self._cwd = project_root
         self._process: subprocess.Popen[bytes] | None = None
@@ -61,7 +76,7 @@ class Worker:
 
     def _spawn(self) -> None:
         self._process = subprocess.Popen(
-            worker_command(),
+            worker_command(queues=self._queues),
             cwd=self._cwd,
             env=self._env,
             start_new_session=True,

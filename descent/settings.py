@@ -71,6 +71,20 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body for routes other than prediction, in bytes.",
     )
+    auth: Literal["off", "required"] = Field(
+        default="off",
+        description="required: every /v1 request needs `Authorization: Bearer <key>`; off: "
+        'no keys, everything belongs to the built-in owner "local" (loopback only).',
+    )
+    allow_open_network: bool = Field(
+        default=False,
+        description="Let the server run with auth off on a non-loopback address (unsafe).",
+    )
+    gpu_queues_available: bool = Field(
+        default=False,
+        description="Some worker consumes the gpu queue: accept accelerator=gpu and "
+        "mixed_float16 jobs.",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     max_instances_per_request: int = Field(

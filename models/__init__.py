@@ -1,5 +1,6 @@
 """SQLAlchemy tables. Importing the package registers every table on ``Base.metadata``."""
 
+from models.api_key import ApiKey
 from models.base import Base
 from models.batch import Batch
 from models.dataset import UserDataset
@@ -10,6 +11,7 @@ from models.job_event import JobEvent
 from models.trained_model import TrainedModel
 
 __all__ = [
+    "ApiKey",
     "Base",
     "Batch",
     "EpochRecord",

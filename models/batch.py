@@ -26,3 +26,4 @@ class Batch(TimestampMixin, Base):
     max_parallel: Mapped[int] = mapped_column(Integer)
     dispatched: Mapped[int] = mapped_column(Integer, default=0)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    owner: Mapped[str] = mapped_column(String(64), default="local", index=True)

@@ -65,6 +65,12 @@ class Job(TimestampMixin, Base):
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     checkpoint_epoch: Mapped[int | None] = mapped_column(Integer)
     checkpoint_key: Mapped[str | None] = mapped_column(String(500))
+    # Who submitted it (an API key's owner; "local" while auth is off), and where it trained.
+    owner: Mapped[str] = mapped_column(String(64), default="local", index=True)
+    queue: Mapped[str] = mapped_column(String(16), default="any")
+    worker: Mapped[str | None] = mapped_column(String(200))
+    host: Mapped[str | None] = mapped_column(String(200))
+    device: Mapped[str | None] = mapped_column(String(32))
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"

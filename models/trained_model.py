@@ -30,5 +30,6 @@ class TrainedModel(TimestampMixin, Base):
     onnx_key: Mapped[str] = mapped_column(String(500))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     export_check: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner: Mapped[str] = mapped_column(String(64), default="local", index=True)
 
     job: Mapped[Job] = relationship(back_populates="model", lazy="raise")

@@ -32,6 +32,7 @@ def create(
     name: str | None,
     max_parallel: int,
     details: Sequence[dict[str, Any]] | None = None,
+    owner: str = "local",
 ) -> Batch:
     """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit.
 
@@ -40,20 +41,20 @@ def create(
     now = utcnow()
     batch = Batch(
         name=name, size=len(specs), max_parallel=max_parallel, dispatched=0, created_at=now,
-        updated_at=now,
+        updated_at=now, owner=owner,
     )  # fmt: skip
     session.add(batch)
     session.flush()
     for index, spec in enumerate(specs):
         extra = details[index] if details is not None else {}
-        jobs.create(session, spec, batch_id=batch.id, batch_index=index, **extra)
+        jobs.create(session, spec, batch_id=batch.id, batch_index=index, owner=owner, **extra)
     dispatch(session, batch.id)
     return batch
 
 
-def get(session: Session, batch_id: str) -> Batch:
+def get(session: Session, batch_id: str, owner: str | None = None) -> Batch:
     batch = session.get(Batch, batch_id)
-    if batch is None:
+    if batch is None or (owner is not None and batch.owner != owner):
         raise NotFound(
             f"no batch with id {batch_id!r}",
             fix="use the id that POST /v1/batches returned (its Location header)",
@@ -98,17 +99,17 @@ def dispatch(session: Session, batch_id: str) -> list[str]:
     if free <= 0:
         return []
     waiting = session.execute(
-        select(Job.id, Job.batch_index, Job.status)
+        select(Job.id, Job.batch_index, Job.status, Job.queue)
         .where(Job.batch_id == batch_id, Job.batch_index >= batch.dispatched)
         .order_by(Job.batch_index)
     ).all()
     sent: list[str] = []
-    for job_id, index, status in waiting:
+    for job_id, index, status, queue in waiting:
         if len(sent) == free:
             break
         batch.dispatched = index + 1
         if status == JobStatus.queued:  # one cancelled before its turn is passed over
-            enqueue_after_commit(session, job_id)
+            enqueue_after_commit(session, job_id, queue)
             sent.append(job_id)
     session.flush()
     return sent

@@ -41,3 +41,9 @@ class Unavailable(DescentError):
 class PayloadTooLarge(DescentError):
     status_code = 413
     title = "Content too large"
+
+
+class Unauthorized(DescentError):
+    status_code = 401
+    title = "Unauthorized"
+    headers = {"WWW-Authenticate": "Bearer"}

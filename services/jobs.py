@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from descent.settings import get_settings
 from models import Job, JobStatus, JobTransition
+from models.api_key import LOCAL_OWNER
 from models.base import utcnow
-from services import events
+from services import events, placement
 from services.errors import Conflict, InvalidInput, NotFound
 from services.queue import enqueue_after_commit
 from training.spec import JobSpec
@@ -20,22 +22,25 @@ from training.spec import JobSpec
 def submit(
     session: Session,
     spec: JobSpec,
+    owner: str = LOCAL_OWNER,
     *,
     summary: dict[str, Any] | None = None,
     warnings: list[dict[str, str]] | None = None,
 ) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
-    job = create(session, spec, summary=summary, warnings=warnings)
-    enqueue_after_commit(session, job.id)
+    job = create(session, spec, owner=owner, summary=summary, warnings=warnings)
+    enqueue_after_commit(session, job.id, job.queue)
     return job
 
 
 def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
     check_name(spec.name, "name")
+    placement.check(spec, get_settings())
     now = utcnow()
     job = Job(
         name=spec.name,
+        queue=placement.queue_for(spec),
         status=JobStatus.queued,
         spec=spec.model_dump(mode="json"),
         created_at=now,
@@ -58,20 +63,25 @@ def check_name(name: str | None, field: str) -> None:
         )
 
 
-def get(session: Session, job_id: str) -> Job:
+def get(session: Session, job_id: str, owner: str | None = None) -> Job:
+    """The job; 404 if there is none, or if ``owner`` is given and the job is someone else's."""
     job = session.get(Job, job_id, options=[selectinload(Job.transitions)])
-    if job is None:
+    if job is None or (owner is not None and job.owner != owner):
         raise NotFound(
             f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
         )
     return job
 
 
-def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], int]:
-    """Newest first."""
-    total = session.scalar(select(func.count()).select_from(Job)) or 0
+def page(
+    session: Session, *, limit: int, offset: int, owner: str | None = None
+) -> tuple[Sequence[Job], int]:
+    """Newest first; only ``owner``'s jobs if one is given."""
+    mine = [Job.owner == owner] if owner is not None else []
+    total = session.scalar(select(func.count()).select_from(Job).where(*mine)) or 0
     jobs = session.scalars(
         select(Job)
+        .where(*mine)
         .options(selectinload(Job.transitions))
         .order_by(Job.created_at.desc(), Job.id.desc())
         .limit(limit)
@@ -80,8 +90,9 @@ def page(session: Session, *, limit: int, offset: int) -> tuple[Sequence[Job], i
     return jobs, total
 
 
-def claim(session: Session, job_id: str) -> bool:
-    """Atomically move a job from queued to running; False if another delivery got there first."""
+def claim(session: Session, job_id: str, **where: str | None) -> bool:
+    """Atomically move a job from queued to running; False if another delivery got there first.
+    ``where`` records the worker, host and device that trains it."""
     now = utcnow()
     return _move(
         session,
@@ -92,12 +103,13 @@ def claim(session: Session, job_id: str) -> bool:
         started_at=func.coalesce(Job.started_at, now),  # a resumed job keeps its first start
         heartbeat_at=now,
         attempts=Job.attempts + 1,
+        **where,
     )
 
 
-def cancel(session: Session, job_id: str) -> Job:
+def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
     """Cancel a queued job at once; ask a running one to stop (its worker ends it cancelled)."""
-    get(session, job_id)
+    get(session, job_id, owner)
     now = utcnow()
     if not (
         _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)

@@ -13,19 +13,22 @@ from services.errors import Conflict, NotFound
 
 
 def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
-    model = TrainedModel(id=job_id, **fields)
+    """The job's model; it belongs to the job's owner."""
+    owner = session.scalar(select(Job.owner).where(Job.id == job_id))
+    model = TrainedModel(id=job_id, **({"owner": owner} if owner else {}) | fields)
     session.add(model)
     session.flush()
     return model
 
 
-def get(session: Session, model_id: str) -> TrainedModel:
-    """The model, or 404 for an unknown id, or 409 while its job has not succeeded."""
+def get(session: Session, model_id: str, owner: str | None = None) -> TrainedModel:
+    """The model, or 404 for an unknown id (or another ``owner``'s), or 409 while its job has
+    not succeeded."""
     model = session.get(TrainedModel, model_id, options=[joinedload(TrainedModel.job)])
-    if model is not None:
+    if model is not None and (owner is None or model.owner == owner):
         return model
     job = session.get(Job, model_id)
-    if job is None:
+    if job is None or (owner is not None and job.owner != owner):
         raise NotFound(
             f"no model with id {model_id!r}",
             fix="a model's id is the id of the job that trained it; list jobs with GET /v1/jobs",
@@ -42,9 +45,13 @@ def get(session: Session, model_id: str) -> TrainedModel:
     )
 
 
-def page(session: Session, *, limit: int, offset: int) -> Sequence[TrainedModel]:
+def page(
+    session: Session, *, limit: int, offset: int, owner: str | None = None
+) -> Sequence[TrainedModel]:
+    mine = [TrainedModel.owner == owner] if owner is not None else []
     return session.scalars(
         select(TrainedModel)
+        .where(*mine)
         .options(joinedload(TrainedModel.job))
         .order_by(TrainedModel.created_at.desc())
         .limit(limit)

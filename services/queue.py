@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from descent.settings import Settings, get_settings
 
 TRAIN_TASK = "descent.train"
-TRAIN_QUEUE = "training"
+TRAIN_QUEUE = "any"  # see services/placement.py: gpu, cpu and any
 VISIBILITY_MARGIN_SECONDS = 3600
 
 log = logging.getLogger(__name__)
@@ -63,17 +63,19 @@ def celery_app() -> Celery:
     return _app
 
 
-def enqueue_training(job_id: str) -> bool:
+def enqueue_training(job_id: str, queue: str = TRAIN_QUEUE) -> bool:
     """Send the message for a committed job. False if the broker refused: the row stays queued."""
     try:
-        celery_app().send_task(TRAIN_TASK, args=[job_id], queue=TRAIN_QUEUE)
+        celery_app().send_task(TRAIN_TASK, args=[job_id], queue=queue)
     except Exception:  # the row is the truth; a lost message is recoverable from it
         log.exception("could not enqueue job %s; it stays queued", job_id)
         return False
     return True
 
 
-def enqueue_after_commit(session: Session, job_id: str, sent_at: datetime | None = None) -> None:
+def enqueue_after_commit(
+    session: Session, job_id: str, queue: str = TRAIN_QUEUE, sent_at: datetime | None = None
+) -> None:
     """Send the job's message once the session commits: a worker never sees an uncommitted id.
 
     The job's ``enqueued_at`` records the send, so a message lost on the way is sent again
@@ -85,4 +87,6 @@ def enqueue_after_commit(session: Session, job_id: str, sent_at: datetime | None
     from models.base import utcnow
 
     session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=sent_at or utcnow()))
-    event.listen(session, "after_commit", lambda _session: enqueue_training(job_id), once=True)
+    event.listen(
+        session, "after_commit", lambda _session: enqueue_training(job_id, queue), once=True
+    )

@@ -69,7 +69,7 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
         elif jobs.move(
             session, job.id, JobStatus.running, JobStatus.queued, now, silent, enqueued_at=now
         ):
-            enqueue_after_commit(session, job.id, now)
+            enqueue_after_commit(session, job.id, job.queue, now)
             swept.resumed.append(job.id)
     for job_id in session.scalars(
         select(Job.id).where(Job.status == JobStatus.cancelling, silent)
@@ -81,8 +81,8 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
             events.prune_progress(session, job_id)
             swept.cancelled.append(job_id)
     resend_before = now - timedelta(seconds=settings.resend_after_seconds)
-    for job_id, sent, created in session.execute(
-        select(Job.id, Job.enqueued_at, Job.created_at).where(
+    for job_id, queue, sent, created in session.execute(
+        select(Job.id, Job.queue, Job.enqueued_at, Job.created_at).where(
             Job.status == JobStatus.queued, Job.enqueued_at < resend_before
         )
     ).all():
@@ -94,7 +94,7 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
             .values(enqueued_at=now)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
-            enqueue_after_commit(session, job_id, now)
+            enqueue_after_commit(session, job_id, queue, now)  # to the queue it asked for
             swept.resent.append(job_id)
     return swept
 

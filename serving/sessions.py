@@ -29,6 +29,7 @@ class ModelCard:
     input: ModelInput
     scaling: str
     onnx_path: Path
+    owner: str = "local"
 
 
 class OnnxModel:

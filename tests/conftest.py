@@ -14,20 +14,48 @@ from descent.settings import get_settings
 __all__ = ["Service", "free_port", "start_service", "stop_service"]
 
 
+# DESCENT_TEST_BACKEND=postgres (scripts/test's second pass, when PostgreSQL and Redis are
+# there): the same tests with the database on PostgreSQL, and the `service` fixture on
+# PostgreSQL + Redis (the production topology).
+ON_POSTGRES = os.environ.get("DESCENT_TEST_BACKEND") == "postgres"
+
+
 @pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A fresh state directory with a migrated SQLite database; settings point at it."""
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest):
+    """A fresh state directory with a migrated, empty database; settings point at it.
+
+    SQLite under the directory by default; on the PostgreSQL pass, one database for the whole
+    session, emptied before each test (the broker stays the SQLite file under the directory)."""
     from descent import migrate
 
     monkeypatch.setenv("DESCENT_HOME", str(tmp_path))
+    if ON_POSTGRES:
+        monkeypatch.setenv("DESCENT_DATABASE_URL", request.getfixturevalue("home_database_url"))
     get_settings.cache_clear()
-    migrate.upgrade(get_settings().resolved_database_url)
+    url = get_settings().resolved_database_url
+    migrate.upgrade(url)
+    if ON_POSTGRES:
+        _empty(url)
     yield tmp_path
     get_settings.cache_clear()
 
 
+def _empty(url: str) -> None:
+    from sqlalchemy import text
+
+    from models import Base
+    from models.db import get_engine
+
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with get_engine(url).begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def service(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    if ON_POSTGRES:
+        yield request.getfixturevalue("production_service")
+        return
     running = start_service(tmp_path_factory.mktemp("descent-home"))
     yield running
     stop_service(running)
@@ -58,6 +86,16 @@ def _unreachable(name: str, error: Exception) -> None:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test session, dropped at the end."""
+    yield from _fresh_database()
+
+
+@pytest.fixture(scope="session")
+def home_database_url() -> Iterator[str]:
+    """Another one, for the `home` fixture on the PostgreSQL pass (emptied per test)."""
+    yield from _fresh_database()
+
+
+def _fresh_database() -> Iterator[str]:
     import uuid
 
     from sqlalchemy import create_engine, text

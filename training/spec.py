@@ -142,6 +142,13 @@ class ModelSpec(_Strict):
         return self
 
 
+class ResourcesSpec(_Strict):
+    accelerator: Literal["gpu", "cpu", "any"] = Field(
+        default="any",
+        description="gpu: only a GPU worker takes it; cpu: only a CPU worker; any: the first free.",
+    )
+
+
 class JobSpec(_Strict):
     """A training job: data set, model, loss, optimizer and the loop's settings."""
 
@@ -183,6 +190,20 @@ class JobSpec(_Strict):
         default=None, description="Random image changes while training (images only); off."
     )
     label_encoding: SkipJsonSchema[Any] = Field(default=None, exclude=True)
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
+    precision: Literal["float32", "mixed_float16"] = Field(
+        default="float32", description="mixed_float16 needs a GPU (resources.accelerator gpu)."
+    )
+
+    @model_validator(mode="after")
+    def _mixed_precision_needs_a_gpu(self) -> JobSpec:
+        if self.precision == "mixed_float16" and self.resources.accelerator != "gpu":
+            raise ValueError(
+                "precision mixed_float16 only speeds up training on a GPU, and this job may run "
+                f"on a CPU (resources.accelerator is {self.resources.accelerator!r}); set "
+                '"resources": {"accelerator": "gpu"} or use precision "float32"'
+            )
+        return self
 
     @field_validator("optimizer", mode="before")
     @classmethod

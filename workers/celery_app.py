@@ -11,6 +11,7 @@ import os
 from celery.signals import worker_process_init
 
 from services.queue import celery_app
+from workers import devices
 
 app = celery_app()
 app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 @worker_process_init.connect
 def _import_tensorflow_in_child(**_: object) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    device = devices.pin_child()  # before TensorFlow is imported: it reads the variable once
     import keras  # noqa: F401  (warm the fresh child before its job arrives)
 
+    if device != "cpu":
+        devices.grow_gpu_memory()
     log.info("worker child %s ready with Keras loaded", os.getpid())

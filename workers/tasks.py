@@ -14,6 +14,7 @@ from services import batches, datasets, epochs, jobs, models, weights
 from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
+from workers import devices
 from workers.progress import CancelCheck, ProgressRecorder
 from workers.recovery import (
     CheckpointWriter,
@@ -48,13 +49,14 @@ def run_job(job_id: str) -> None:
     settings = get_settings()
     url = settings.resolved_database_url
     with session_scope(url) as session:
-        if not jobs.claim(session, job_id):
+        if not jobs.claim(session, job_id, **devices.where()):
             log.info("job %s is not queued (a duplicate delivery?); nothing to do", job_id)
             return
         job = jobs.get(session, job_id)
         spec = JobSpec.model_validate(job.spec)
         deadline = Deadline(job.started_at, settings.job_time_limit_seconds)
         attempt = job.attempts
+    devices.set_precision(spec.precision)
     with Heartbeat(url, job_id, settings.heartbeat_seconds):
         train_claimed(job_id, spec, deadline, attempt)
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api.auth import PrincipalDep
 from api.deps import BatchDep, SessionDep, SettingsDep
 from api.errors import describe_error
 from api.idempotency import IdempotencyKeyHeader, Idempotent
@@ -124,10 +125,12 @@ def submit_batch(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
-    once = Idempotent(session, idempotency_key, "POST /v1/batches", body.model_dump(mode="json"))
+    route = f"POST /v1/batches as {principal.owner}"  # one owner's key never replays another's
+    once = Idempotent(session, idempotency_key, route, body.model_dump(mode="json"))
     if (replayed := once.replayed()) is not None:
         return replayed
     checked = specs.check_all(session, parse_items(body), settings)
@@ -137,6 +140,7 @@ def submit_batch(
         name=body.name,
         max_parallel=body.max_parallel,
         details=[specs.job_details(item) for item in checked],
+        owner=principal.owner,
     )
     response.headers["Location"] = f"/v1/batches/{batch.id}"
     answer = to_public(session, batch, DEFAULT_METRIC)

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy.orm import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from services import events
+from api.auth import authenticate
+from services import events, jobs
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
@@ -55,6 +56,14 @@ async def stream_events(
     sessions: Callable[[], Session] = request.app.state.sessionmaker
     interval: float = request.app.state.settings.events_poll_seconds
     last_id = last_event_id or 0
+    scope = authenticate(request).scope
+
+    def check() -> None:
+        with sessions() as session:
+            jobs.get(session, job_id, scope)  # 404 for an unknown job or another owner's
+
+    if scope is not None:
+        await anyio.to_thread.run_sync(check)
     first = await _poll(sessions, job_id, last_id)
     if first.finished and not first.events:
         # 204 tells an EventSource to stop reconnecting: there is nothing more to say.

@@ -2,17 +2,18 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
 
+from api.auth import PrincipalDep
 from api.deps import JobDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKeyHeader, Idempotent
 from api.schemas.jobs import History, JobList, JobPublic, TransitionPublic
 from models import Job, JobStatus
-from services import epochs, jobs, specs
+from services import epochs, jobs, placement, specs
 from training.spec import JobSpec
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
-def to_public(job: Job) -> JobPublic:
+def to_public(job: Job, queue_position: int | None = None) -> JobPublic:
     return JobPublic(
         id=job.id,
         name=job.name,
@@ -28,6 +29,11 @@ def to_public(job: Job) -> JobPublic:
         checkpoint_epoch=job.checkpoint_epoch,
         overfitting_since=job.overfitting_since,
         batch_id=job.batch_id,
+        queue=job.queue,
+        queue_position=queue_position,
+        worker=job.worker,
+        host=job.host,
+        device=job.device,
         created_at=job.created_at,
         updated_at=job.updated_at,
         started_at=job.started_at,
@@ -54,14 +60,16 @@ def submit_job(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Check the spec against its data set, store the job as queued and hand it to a worker."""
-    once = Idempotent(session, idempotency_key, "POST /v1/jobs", spec.model_dump(mode="json"))
+    route = f"POST /v1/jobs as {principal.owner}"  # one owner's key never replays another's
+    once = Idempotent(session, idempotency_key, route, spec.model_dump(mode="json"))
     if (replayed := once.replayed()) is not None:
         return replayed
     checked = specs.check(session, spec, settings)
-    job = jobs.submit(session, checked.spec, **specs.job_details(checked))
+    job = jobs.submit(session, checked.spec, owner=principal.owner, **specs.job_details(checked))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     answer = to_public(job)
     once.remember(response, status.HTTP_202_ACCEPTED, answer)
@@ -71,18 +79,19 @@ def submit_job(
 @router.get("", response_model=JobList, summary="List jobs")
 def list_jobs(
     session: SessionDep,
+    principal: PrincipalDep,
     limit: int = Query(default=20, ge=1, le=200),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> JobList:
     """Jobs, newest first, a page at a time."""
-    items, total = jobs.page(session, limit=limit, offset=offset)
+    items, total = jobs.page(session, limit=limit, offset=offset, owner=principal.scope)
     return JobList(items=[to_public(j) for j in items], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="Get a job")
-def get_job(job: JobDep) -> JobPublic:
-    """A job's spec, status, timestamps, final metrics and, once succeeded, its model id."""
-    return to_public(job)
+def get_job(job: JobDep, session: SessionDep) -> JobPublic:
+    """A job's spec, status, place in line, timestamps, where it trained and its model id."""
+    return to_public(job, placement.queue_position(session, job))
 
 
 @router.get("/{job_id}/history", response_model=History, summary="Get a job's epoch history")
@@ -111,9 +120,11 @@ def get_history(job: JobDep, session: SessionDep) -> History:
         409: {"description": "The job has already finished; the body says how."},
     },
 )
-def cancel_job(job_id: str, session: SessionDep, response: Response) -> JobPublic:
+def cancel_job(
+    job_id: str, session: SessionDep, response: Response, principal: PrincipalDep
+) -> JobPublic:
     """Cancel a queued job at once, or stop a running one after its current batch."""
-    job = jobs.cancel(session, job_id)
+    job = jobs.cancel(session, job_id, principal.scope)
     if job.status == JobStatus.cancelling:
         response.status_code = status.HTTP_202_ACCEPTED
     return to_public(job)

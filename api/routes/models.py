@@ -4,6 +4,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from api import prediction
+from api.auth import PrincipalDep
 from api.deps import ModelDep, SessionDep, StoreDep, load_served_model
 from api.schemas.models import ModelList, ModelPublic, PredictRequest, PredictResponse
 from services import models
@@ -56,11 +57,12 @@ PREDICT_ERRORS = {
 @router.get("", response_model=ModelList, summary="List trained models")
 def list_models(
     session: SessionDep,
+    principal: PrincipalDep,
     limit: int = Query(default=20, ge=1, le=200),
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> ModelList:
     """Trained models, newest first, with their job, data set, task and final metrics."""
-    items = models.page(session, limit=limit, offset=offset)
+    items = models.page(session, limit=limit, offset=offset, owner=principal.scope)
     return ModelList(items=[ModelPublic.model_validate(m) for m in items])
 
 

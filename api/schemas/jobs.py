@@ -56,6 +56,14 @@ class JobPublic(BaseModel):
         "row while training loss fell: the first of those epochs.",
     )
     batch_id: str | None = Field(default=None, description="The batch it was submitted in.")
+    queue: str = Field(default="any", description="gpu, cpu or any (resources.accelerator).")
+    queue_position: int | None = Field(
+        default=None,
+        description="While queued (GET /v1/jobs/{id} only): 1 = next in its queue to start.",
+    )
+    worker: str | None = Field(default=None, description="The Celery worker that trained it.")
+    host: str | None = Field(default=None, description="The machine that trained it.")
+    device: str | None = Field(default=None, description='"cpu" or "gpu:N".')
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

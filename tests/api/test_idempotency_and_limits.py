@@ -21,7 +21,7 @@ def test_a_key_reused_with_another_body_is_refused(client: TestClient):
     client.post("/v1/jobs", json=MNIST_SPEC, headers=headers)
     other = client.post("/v1/jobs", json={**MNIST_SPEC, "epochs": 2}, headers=headers)
     assert other.status_code == 422
-    assert "already used on POST /v1/jobs with a different body" in other.json()["detail"]
+    assert "already used on POST /v1/jobs as local with a different body" in other.json()["detail"]
 
 
 def test_without_a_key_every_submission_is_a_new_job(client: TestClient):

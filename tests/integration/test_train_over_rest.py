@@ -131,7 +131,7 @@ def test_asl_model_answers_letters_and_a_duplicate_delivery_changes_nothing(
     # Deliver the finished MNIST job's message again, then queue an ASL job behind it: once the
     # ASL job is done, the worker has consumed the duplicate.
     broker = make_celery(Settings(home=service.home))
-    broker.send_task(TRAIN_TASK, args=[finished["id"]], queue="training")
+    broker.send_task(TRAIN_TASK, args=[finished["id"]], queue="any")
 
     response = service.client.post("/v1/jobs", json=small_spec("asl", 24, epochs=3))
     asl = service.wait_for_job(response.json()["id"])

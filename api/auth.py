@@ -1,0 +1,62 @@
+"""Who is asking: ``Authorization: Bearer <key>`` when ``DESCENT_AUTH=required``.
+
+With auth off (the embedded default, on loopback) every request is the built-in "local"
+owner, who sees everything. With auth required, a missing, unknown or revoked key is a 401,
+and every lookup is scoped to the key's owner (an admin key sees every owner's things).
+
+To scope a new kind of owned thing (user data sets, issue 3): give its table an ``owner``
+column (default "local"), set it from ``principal.owner`` on create, and filter by
+``principal.scope`` (None for an admin) on every read, as services/jobs.py ``get``/``page`` do:
+another owner's item must be a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services import api_keys
+from services.api_keys import LOCAL, Principal
+from services.errors import NotFound, Unauthorized
+
+CREATE_FIX = "create a key with `descent keys create --name NAME` on the server and send it as "
+CREATE_FIX += "`Authorization: Bearer <key>` (the descent CLI sends DESCENT_API_KEY)"
+
+
+def authenticate(request: Request) -> Principal:
+    """The request's principal, found once per request and kept on ``request.state``."""
+    known: Principal | None = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    principal = LOCAL if request.app.state.settings.auth == "off" else _from_header(request)
+    request.state.principal = principal
+    return principal
+
+
+def _from_header(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if not header:
+        raise Unauthorized(
+            "this server requires an API key and the request sent none", fix=CREATE_FIX
+        )
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized(
+            f"the Authorization header must be `Bearer <key>`, not {scheme!r} ...",
+            fix=CREATE_FIX,
+        )
+    with request.app.state.sessionmaker() as session:
+        key = api_keys.check(session, secret.strip())
+        if key is None:
+            raise Unauthorized("the API key is unknown or has been revoked", fix=CREATE_FIX)
+        return Principal(key.owner, admin=key.admin)
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def check_owner(principal: Principal, owner: str, kind: str, item_id: str) -> None:
+    """Another owner's job, model or batch is, to this principal, one that does not exist."""
+    if principal.scope is not None and owner != principal.scope:
+        raise NotFound(f"no {kind} with id {item_id!r}", fix=f"list your {kind}s to find the id")

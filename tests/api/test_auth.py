@@ -1,0 +1,124 @@
+"""API keys and owners: a missing, unknown or revoked key is a 401; another owner's things are
+404 on every route; an admin key sees everything."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from descent.settings import get_settings
+from models.db import session_scope
+from services import api_keys, jobs, models
+from tests.api.conftest import MNIST_SPEC
+
+IMAGE = [[0] * 28] * 28
+
+
+@pytest.fixture
+def secured(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("DESCENT_AUTH", "required")
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as test_client:
+        yield test_client
+
+
+def make_key(name: str, admin: bool = False) -> dict[str, str]:
+    with session_scope(get_settings().resolved_database_url) as session:
+        _, secret = api_keys.create(session, name, admin=admin)
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def owned_things(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    """A job with a registered model (its files absent) and a batch, all owned by ``headers``."""
+    job = client.post("/v1/jobs", json=MNIST_SPEC, headers=headers).json()
+    with session_scope(get_settings().resolved_database_url) as session:
+        models.register(
+            session, job["id"], dataset="mnist", task="classification", class_names=["0"],
+            input_shape=[28, 28, 1], scaling="divide_by_255", keras_key="x.keras",
+            onnx_key="x.onnx",
+        )  # fmt: skip
+    batch = client.post(
+        "/v1/batches", json={"specs": [MNIST_SPEC], "max_parallel": 1}, headers=headers
+    ).json()
+    return {"job": job["id"], "batch": batch["id"]}
+
+
+def routes(ids: dict[str, str]) -> list[tuple[str, str, dict]]:
+    job, batch = ids["job"], ids["batch"]
+    return [
+        ("GET", f"/v1/jobs/{job}", {}),
+        ("GET", f"/v1/jobs/{job}/history", {}),
+        ("GET", f"/v1/jobs/{job}/events", {}),
+        ("GET", f"/v1/models/{job}", {}),
+        ("GET", f"/v1/models/{job}/download", {}),
+        ("POST", f"/v1/models/{job}/predict", {"json": {"instances": [IMAGE]}}),
+        ("GET", f"/v1/batches/{batch}", {}),
+        ("POST", f"/v1/batches/{batch}/cancel", {}),
+        ("POST", f"/v1/jobs/{job}/cancel", {}),  # last: it changes the job
+    ]
+
+
+def test_every_route_answers_another_owner_404_and_the_owner_or_an_admin_not(
+    secured: TestClient,
+):
+    alice, bob, admin = make_key("alice"), make_key("bob"), make_key("ops", admin=True)
+    ids = owned_things(secured, alice)
+    for method, path, extra in routes(ids):
+        response = secured.request(method, path, headers=bob, **extra)
+        assert response.status_code == 404, (method, path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    # The lists show bob nothing of alice's, and alice (and the admin) her own.
+    assert secured.get("/v1/jobs", headers=bob).json()["total"] == 0
+    assert secured.get("/v1/models", headers=bob).json()["items"] == []
+    assert secured.get("/v1/jobs", headers=alice).json()["total"] == 2
+    assert [m["id"] for m in secured.get("/v1/models", headers=admin).json()["items"]] == [
+        ids["job"]
+    ]
+    for who in (alice, admin):
+        for method, path, extra in routes(ids):
+            if path.endswith("/events"):
+                continue  # the job is queued: the stream would stay open
+            response = secured.request(method, path, headers=who, **extra)
+            # 410: the test model has no files; 409: cancelled already; never "not found".
+            assert response.status_code in (200, 202, 409, 410), (method, path, response.text)
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        (None, "sent none"),
+        ("Basic abc", "must be `Bearer <key>`"),
+        ("Bearer dsk_not-a-key", "unknown or has been revoked"),
+    ],
+)
+def test_a_missing_malformed_or_unknown_key_is_a_401_problem(
+    secured: TestClient, header: str | None, says: str
+):
+    headers = {"Authorization": header} if header else {}
+    for path in ("/v1/jobs", "/v1/datasets", "/v1/models/x/predict"):
+        response = secured.request(
+            "POST" if path.endswith("predict") else "GET", path, headers=headers
+        )
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert says in response.json()["detail"]
+        assert "descent keys create" in response.json()["fix"]
+
+
+def test_a_revoked_key_stops_working_and_health_needs_no_key(secured: TestClient):
+    headers = make_key("temp")
+    assert secured.get("/v1/jobs", headers=headers).status_code == 200
+    with session_scope(get_settings().resolved_database_url) as session:
+        key = api_keys.list_all(session)[-1]
+        api_keys.revoke(session, key.id)
+    assert secured.get("/v1/jobs", headers=headers).status_code == 401
+    assert secured.get("/healthz").status_code == 200
+
+
+def test_with_auth_off_everything_belongs_to_local(client: TestClient):
+    job = client.post("/v1/jobs", json=MNIST_SPEC).json()
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert jobs.get(session, job["id"]).owner == "local"
