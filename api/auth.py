@@ -4,10 +4,12 @@ With auth off (the embedded default, on loopback) every request is the built-in 
 owner, who sees everything. With auth required, a missing, unknown or revoked key is a 401,
 and every lookup is scoped to the key's owner (an admin key sees every owner's things).
 
-To scope a new kind of owned thing (user data sets, issue 3): give its table an ``owner``
-column (default "local"), set it from ``principal.owner`` on create, and filter by
-``principal.scope`` (None for an admin) on every read, as services/jobs.py ``get``/``page`` do:
-another owner's item must be a 404, never a 403.
+Jobs, batches, models and uploaded data sets are owned. To scope a new kind of owned thing:
+give its table an ``owner`` column (default "local"), set it from ``principal.owner`` on
+create, and filter by ``principal.scope`` (None for an admin) on every read, as
+services/jobs.py ``get``/``page`` and services/datasets.py do: another owner's item must be a
+404, never a 403. What a job uses (its data set) is looked up within the job's owner,
+``principal.owner``, even for an admin: a job never trains on someone else's upload.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, TimestampMixin
@@ -16,9 +16,12 @@ def new_id() -> str:
 
 class UserDataset(TimestampMixin, Base):
     __tablename__ = "dataset"
+    # Names are unique per owner: two owners may each have a "points" without either
+    # learning that the other's exists.
+    __table_args__ = (UniqueConstraint("owner", "name", name="uq_dataset_owner_name"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
     task: Mapped[str] = mapped_column(String(16))  # classification or regression
     input_shape: Mapped[list[int]] = mapped_column(JSON)
     rows: Mapped[int] = mapped_column(Integer)
@@ -29,3 +32,5 @@ class UserDataset(TimestampMixin, Base):
     # CSV uploads: the feature columns' names, in order (what a prediction row must hold).
     feature_names: Mapped[list[str] | None] = mapped_column(JSON)
     data_key: Mapped[str] = mapped_column(String(500))
+    # Who uploaded it (an API key's owner; "local" while auth is off).
+    owner: Mapped[str] = mapped_column(String(64), default="local", index=True)

@@ -6,11 +6,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import UserDataset
+from models.api_key import LOCAL_OWNER
 from services.artifacts import ArtifactStore
 from services.dataset_uploads import Upload
 from services.errors import Conflict, NotFound
@@ -24,24 +25,48 @@ def list_all() -> list[DatasetInfo]:
     return list(DATASETS.values())
 
 
-def list_uploaded(session: Session) -> Sequence[UserDataset]:
-    return session.scalars(select(UserDataset).order_by(UserDataset.created_at)).all()
-
-
-def find_uploaded(session: Session, name_or_id: str) -> UserDataset | None:
+def list_uploaded(session: Session, owner: str | None) -> Sequence[UserDataset]:
+    """Uploaded data sets, oldest first: ``owner``'s, or everyone's for None (an admin)."""
     return session.scalars(
-        select(UserDataset).where(or_(UserDataset.name == name_or_id, UserDataset.id == name_or_id))
+        select(UserDataset).where(*_of(owner)).order_by(UserDataset.created_at, UserDataset.id)
+    ).all()
+
+
+def find_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserDataset | None:
+    """``owner``'s uploaded data set with this id or name (None: anyone's, as an admin sees).
+
+    Another owner's data set is, to this caller, one that does not exist."""
+    row = session.scalars(
+        select(UserDataset).where(UserDataset.id == name_or_id, *_of(owner))
     ).first()
+    if row is not None:
+        return row
+    named = session.scalars(
+        select(UserDataset)
+        .where(UserDataset.name == name_or_id, *_of(owner))
+        .order_by(UserDataset.owner)
+    ).all()
+    if len(named) > 1:  # only an admin, who sees every owner's, can meet a shared name
+        raise Conflict(
+            f"{len(named)} owners have a data set named {name_or_id!r}: "
+            + ", ".join(f"{row.owner} ({row.id})" for row in named),
+            fix="ask for the one you mean by its id",
+        )
+    return named[0] if named else None
 
 
-def get_uploaded(session: Session, name_or_id: str) -> UserDataset:
-    row = find_uploaded(session, name_or_id)
+def get_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserDataset:
+    row = find_uploaded(session, name_or_id, owner)
     if row is None:
         raise NotFound(
             f"no uploaded data set named {name_or_id!r}",
             fix="list data sets with GET /v1/datasets, or upload one with POST /v1/datasets",
         )
     return row
+
+
+def _of(owner: str | None) -> list[ColumnElement[bool]]:
+    return [UserDataset.owner == owner] if owner is not None else []
 
 
 def info_of(row: UserDataset) -> DataInfo:
@@ -57,28 +82,34 @@ def info_of(row: UserDataset) -> DataInfo:
     )
 
 
-def describe(session: Session, name_or_id: str) -> DataInfo | None:
-    """What a spec's ``dataset.name`` refers to: a built-in or uploaded data set, or None."""
+def describe(session: Session, name_or_id: str, owner: str) -> DataInfo | None:
+    """What a spec's ``dataset.name`` refers to for a job of ``owner``: a built-in data set,
+    one ``owner`` uploaded, or None. A job trains only on its own owner's uploads."""
     info = builtin_info(name_or_id)
     if info is not None:
         return info
-    row = find_uploaded(session, name_or_id)
+    row = find_uploaded(session, name_or_id, owner)
     return info_of(row) if row is not None else None
 
 
-def known_names(session: Session) -> list[str]:
-    return [*DATASETS, *session.scalars(select(UserDataset.name).order_by(UserDataset.name))]
+def known_names(session: Session, owner: str) -> list[str]:
+    """The names a job of ``owner`` may train on: the built-in ones and ``owner``'s uploads."""
+    uploaded = select(UserDataset.name).where(UserDataset.owner == owner)
+    return [*DATASETS, *session.scalars(uploaded.order_by(UserDataset.name))]
 
 
-def create(session: Session, store: ArtifactStore, upload: Upload) -> UserDataset:
+def create(
+    session: Session, store: ArtifactStore, upload: Upload, owner: str = LOCAL_OWNER
+) -> UserDataset:
     """Store an upload's rows in the artifact store and its description in the database."""
     taken = Conflict(
         f"a data set named {upload.name!r} already exists",
-        fix="choose another name (data set names are unique)",
+        fix="choose another name (your data set names are unique)",
     )
-    if find_uploaded(session, upload.name) is not None:
+    if _named(session, upload.name, owner) is not None:
         raise taken
     row = UserDataset(
+        owner=owner,
         name=upload.name,
         task=upload.task,
         input_shape=list(upload.x.shape[1:]),
@@ -101,9 +132,18 @@ def create(session: Session, store: ArtifactStore, upload: Upload) -> UserDatase
     return row
 
 
-def source(session: Session, store: ArtifactStore, name_or_id: str) -> user_data.UserData | None:
-    """An uploaded data set's description and file for the worker; None for a built-in one."""
+def _named(session: Session, name: str, owner: str) -> UserDataset | None:
+    return session.scalars(
+        select(UserDataset).where(UserDataset.owner == owner, UserDataset.name == name)
+    ).first()
+
+
+def source(
+    session: Session, store: ArtifactStore, name_or_id: str, owner: str
+) -> user_data.UserData | None:
+    """The description and file of the uploaded data set a job of ``owner`` names, for the
+    worker; None for a built-in one. A name two owners share is the job owner's."""
     if name_or_id in DATASETS:
         return None
-    row = get_uploaded(session, name_or_id)
+    row = get_uploaded(session, name_or_id, owner)
     return user_data.UserData(info_of(row), store.local_path(row.data_key))

@@ -34,11 +34,14 @@ def limits(settings: Settings) -> Limits:
     )
 
 
-def check(session: Session, spec: JobSpec, settings: Settings) -> Resolution:
-    """The resolved spec, its summary and warnings; InvalidSpec if it cannot train."""
-    data = datasets.describe(session, spec.dataset.name)
+def check(session: Session, spec: JobSpec, settings: Settings, owner: str) -> Resolution:
+    """The resolved spec, its summary and warnings; InvalidSpec if it cannot train.
+
+    ``owner`` is who the job would belong to: it trains on a built-in data set or one of
+    ``owner``'s uploads. Another owner's data set is refused exactly as a missing one is."""
+    data = datasets.describe(session, spec.dataset.name, owner)
     if data is None:
-        known = datasets.known_names(session)
+        known = datasets.known_names(session, owner)
         raise _invalid(
             [
                 Problem(
@@ -65,13 +68,15 @@ def job_details(checked: Resolution) -> dict[str, Any]:
     }
 
 
-def check_all(session: Session, items: Sequence[JobSpec], settings: Settings) -> list[Resolution]:
+def check_all(
+    session: Session, items: Sequence[JobSpec], settings: Settings, owner: str
+) -> list[Resolution]:
     """Check a batch's specs; one that cannot train refuses them all, each error naming its item."""
     checked: list[Resolution] = []
     errors: list[dict[str, Any]] = []
     for index, spec in enumerate(items):
         try:
-            checked.append(check(session, spec, settings))
+            checked.append(check(session, spec, settings, owner))
         except InvalidSpec as error:
             errors.extend({"item": index, "name": spec.name, **e} for e in error.errors or [])
     if errors:

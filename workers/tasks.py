@@ -79,8 +79,9 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
         from training.fit import train as fit
 
         with session_scope(url) as session:
-            source = datasets.source(session, store, spec.dataset.name)
             job = jobs.get(session, job_id)
+            # The job's owner's data set: another owner may have one of the same name.
+            source = datasets.source(session, store, spec.dataset.name, job.owner)
             resume = resume_point(store, job)
             forget_epochs_after(session, job_id, job.checkpoint_epoch or -1)
             checkpoint = job.checkpoint_epoch

@@ -133,7 +133,7 @@ def submit_batch(
     once = Idempotent(session, idempotency_key, route, body.model_dump(mode="json"))
     if (replayed := once.replayed()) is not None:
         return replayed
-    checked = specs.check_all(session, parse_items(body), settings)
+    checked = specs.check_all(session, parse_items(body), settings, principal.owner)
     batch = batches.create(
         session,
         [item.spec for item in checked],

@@ -4,6 +4,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep, StoreDep
 from api.schemas.datasets import DatasetCreate, DatasetPublic
 from models import UserDataset
@@ -17,7 +18,7 @@ CSV_FORM = {
     "type": "object",
     "required": ["name", "task", "file"],
     "properties": {
-        "name": {"type": "string", "description": "Unique name of the new data set."},
+        "name": {"type": "string", "description": "Name of the new data set, unique among yours."},
         "task": {"type": "string", "enum": ["classification", "regression"]},
         "target": {"type": "string", "description": "The label column; default the last."},
         "file": {"type": "string", "format": "binary", "description": "CSV with a header row."},
@@ -67,21 +68,21 @@ def uploaded_public(row: UserDataset) -> DatasetPublic:
 
 
 @router.get("", response_model=list[DatasetPublic], summary="List data sets")
-def list_datasets(session: SessionDep) -> list[DatasetPublic]:
-    """The built-in data sets, then the uploaded ones, with their shapes and classes."""
+def list_datasets(session: SessionDep, principal: PrincipalDep) -> list[DatasetPublic]:
+    """The built-in data sets, then the uploaded ones you own, with their shapes and classes."""
     return [
         *(builtin_public(info) for info in datasets.list_all()),
-        *(uploaded_public(row) for row in datasets.list_uploaded(session)),
+        *(uploaded_public(row) for row in datasets.list_uploaded(session, principal.scope)),
     ]
 
 
 @router.get("/{name_or_id}", response_model=DatasetPublic, summary="Get a data set")
-def get_dataset(name_or_id: str, session: SessionDep) -> DatasetPublic:
+def get_dataset(name_or_id: str, session: SessionDep, principal: PrincipalDep) -> DatasetPublic:
     """One data set, built in or uploaded, by name (or an uploaded one's id)."""
     for info in datasets.list_all():
         if info.name == name_or_id:
             return builtin_public(info)
-    return uploaded_public(datasets.get_uploaded(session, name_or_id))
+    return uploaded_public(datasets.get_uploaded(session, name_or_id, principal.scope))
 
 
 @router.post(
@@ -97,6 +98,7 @@ async def upload_dataset(
     session: SessionDep,
     store: StoreDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
 ) -> DatasetPublic:
     """Upload rows as JSON ({"name", "task", "x", "y"}) or a CSV file (multipart form)."""
     limit = settings.max_upload_bytes
@@ -128,7 +130,7 @@ async def upload_dataset(
             fix="send JSON (application/json) or a CSV file as multipart/form-data "
             "(curl -F name=... -F task=... -F file=@data.csv)",
         )
-    row = await run_in_threadpool(datasets.create, session, store, upload)
+    row = await run_in_threadpool(datasets.create, session, store, upload, principal.owner)
     response.headers["Location"] = f"/v1/datasets/{row.id}"
     return uploaded_public(row)
 

@@ -1,5 +1,6 @@
 from fastapi import APIRouter
 
+from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
 from api.schemas.specs import SpecCheck
 from services import specs
@@ -9,9 +10,11 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 @router.post("/validate", response_model=SpecCheck, summary="Check a spec without queueing it")
-def validate_spec(spec: JobSpec, session: SessionDep, settings: SettingsDep) -> SpecCheck:
+def validate_spec(
+    spec: JobSpec, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> SpecCheck:
     """Resolve a spec and summarise its model (shapes, parameters), queueing nothing."""
-    checked = specs.check(session, spec, settings)
+    checked = specs.check(session, spec, settings, principal.owner)
     return SpecCheck.model_validate(
         {
             "spec": checked.spec,

@@ -68,7 +68,7 @@ def submit_job(
     once = Idempotent(session, idempotency_key, route, spec.model_dump(mode="json"))
     if (replayed := once.replayed()) is not None:
         return replayed
-    checked = specs.check(session, spec, settings)
+    checked = specs.check(session, spec, settings, principal.owner)
     job = jobs.submit(session, checked.spec, owner=principal.owner, **specs.job_details(checked))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     answer = to_public(job)

@@ -33,7 +33,10 @@ class DatasetCreate(BaseModel):
         },
     )
 
-    name: str = Field(description="Unique; jobs name it in dataset.name. Letters, digits, _ . -")
+    name: str = Field(
+        description="Unique among your data sets; your jobs name it in dataset.name. "
+        "Letters, digits, _ . -"
+    )
     task: Literal["classification", "regression"]
     x: list[Any] = Field(
         min_length=1,

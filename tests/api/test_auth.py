@@ -1,37 +1,22 @@
 """API keys and owners: a missing, unknown or revoked key is a 401; another owner's things are
 404 on every route; an admin key sees everything."""
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from descent.settings import get_settings
 from models.db import session_scope
 from services import api_keys, jobs, models
-from tests.api.conftest import MNIST_SPEC
+from tests.api.conftest import MNIST_SPEC, make_key
 
 IMAGE = [[0] * 28] * 28
-
-
-@pytest.fixture
-def secured(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("DESCENT_AUTH", "required")
-    get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as test_client:
-        yield test_client
-
-
-def make_key(name: str, admin: bool = False) -> dict[str, str]:
-    with session_scope(get_settings().resolved_database_url) as session:
-        _, secret = api_keys.create(session, name, admin=admin)
-    return {"Authorization": f"Bearer {secret}"}
+BUILT_IN = ["mnist", "asl"]
+POINTS = {"name": "points", "task": "regression", "x": [[1], [2]], "y": [3, 5]}
 
 
 def owned_things(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
-    """A job with a registered model (its files absent) and a batch, all owned by ``headers``."""
+    """A job with a registered model (its files absent), a batch and an uploaded data set, all
+    owned by ``headers``."""
     job = client.post("/v1/jobs", json=MNIST_SPEC, headers=headers).json()
     with session_scope(get_settings().resolved_database_url) as session:
         models.register(
@@ -42,12 +27,15 @@ def owned_things(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     batch = client.post(
         "/v1/batches", json={"specs": [MNIST_SPEC], "max_parallel": 1}, headers=headers
     ).json()
-    return {"job": job["id"], "batch": batch["id"]}
+    dataset = client.post("/v1/datasets", json=POINTS, headers=headers).json()
+    return {"job": job["id"], "batch": batch["id"], "dataset": dataset["id"]}
 
 
 def routes(ids: dict[str, str]) -> list[tuple[str, str, dict]]:
     job, batch = ids["job"], ids["batch"]
     return [
+        ("GET", f"/v1/datasets/{ids['dataset']}", {}),
+        ("GET", f"/v1/datasets/{POINTS['name']}", {}),
         ("GET", f"/v1/jobs/{job}", {}),
         ("GET", f"/v1/jobs/{job}/history", {}),
         ("GET", f"/v1/jobs/{job}/events", {}),
@@ -72,6 +60,10 @@ def test_every_route_answers_another_owner_404_and_the_owner_or_an_admin_not(
     # The lists show bob nothing of alice's, and alice (and the admin) her own.
     assert secured.get("/v1/jobs", headers=bob).json()["total"] == 0
     assert secured.get("/v1/models", headers=bob).json()["items"] == []
+    assert [d["name"] for d in secured.get("/v1/datasets", headers=bob).json()] == BUILT_IN
+    for who in (alice, admin):
+        names = [d["name"] for d in secured.get("/v1/datasets", headers=who).json()]
+        assert names == [*BUILT_IN, "points"]
     assert secured.get("/v1/jobs", headers=alice).json()["total"] == 2
     assert [m["id"] for m in secured.get("/v1/models", headers=admin).json()["items"]] == [
         ids["job"]

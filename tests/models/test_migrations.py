@@ -52,3 +52,36 @@ def test_upgrading_keeps_existing_jobs_and_their_history(empty_database: str):
     with get_engine(url).connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM job")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM epoch")).scalar_one() == 1
+
+
+def test_data_sets_keep_their_rows_and_become_unique_per_owner(empty_database: str):
+    """0007 gives uploaded data sets an owner ("local" for the ones already there) and makes
+    names unique per owner; going back refuses while two owners share a name."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    url = empty_database
+    migrate.downgrade(url)  # the PostgreSQL database is shared by this module's tests
+    command.upgrade(migrate.alembic_config(url), "0006")
+    insert = (
+        "INSERT INTO dataset (id, name, task, input_shape, rows, class_names, target_size, "
+        "data_key, created_at, updated_at{owner}) VALUES (:id, 'points', 'regression', '[1]', "
+        "2, '[]', 1, 'k', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP{value})"
+    )
+    with get_engine(url).begin() as connection:
+        connection.execute(text(insert.format(owner="", value="")), {"id": "d1"})
+    migrate.upgrade(url)
+    owned = insert.format(owner=", owner", value=", :owner")
+    with get_engine(url).begin() as connection:
+        assert connection.execute(text("SELECT id, owner FROM dataset")).all() == [("d1", "local")]
+        connection.execute(text(owned), {"id": "d2", "owner": "bob"})
+    with pytest.raises(IntegrityError), get_engine(url).begin() as connection:
+        connection.execute(text(owned), {"id": "d3", "owner": "bob"})
+    with pytest.raises(RuntimeError, match="more than one owner has a data set named points"):
+        migrate.downgrade(url, "0006")
+    with get_engine(url).begin() as connection:
+        connection.execute(text("DELETE FROM dataset WHERE id = 'd2'"))
+    migrate.downgrade(url, "0006")
+    with get_engine(url).connect() as connection:
+        assert connection.execute(text("SELECT id, name FROM dataset")).all() == [("d1", "points")]
+    migrate.upgrade(url)

@@ -6,7 +6,8 @@ import pytest
 
 from descent.settings import get_settings
 from models.db import session_scope
-from services import epochs, jobs
+from services import dataset_uploads, datasets, epochs, jobs, models, specs
+from services.artifacts import get_store
 from training.spec import JobSpec
 from workers.tasks import run_job
 
@@ -69,3 +70,26 @@ def test_a_job_past_its_time_limit_fails_saying_so(home: Path, monkeypatch: pyte
     assert job.status == "failed"
     assert "ran past its time limit of 1 seconds" in job.error
     assert len(history) < 200
+
+
+def test_a_job_trains_on_its_own_owners_data_set_when_two_share_a_name(home: Path):
+    settings = get_settings()
+    job_ids = {}
+    with session_scope(settings.resolved_database_url) as session:
+        for owner, features in (("alice", 1), ("bob", 3)):
+            x = [[1.0] * features, [2.0] * features]
+            upload = dataset_uploads.from_rows("points", "regression", x, [3.0, 5.0])
+            datasets.create(session, get_store(settings), upload, owner)
+        linear = {"layers": [{"type": "dense", "units": 1, "activation": "linear"}]}
+        spec = JobSpec.model_validate(
+            {"dataset": {"name": "points"}, "model": linear, "loss": "mse", "epochs": 1}
+        )
+        for owner in ("alice", "bob"):
+            checked = specs.check(session, spec, settings, owner)
+            job_ids[owner] = jobs.submit(session, checked.spec, owner=owner).id
+    for job_id in job_ids.values():
+        run_job(job_id)
+    with session_scope(settings.resolved_database_url) as session:
+        for owner, shape in (("alice", [1]), ("bob", [3])):
+            assert jobs.get(session, job_ids[owner]).status == "succeeded"
+            assert models.get(session, job_ids[owner]).input_shape == shape
