@@ -11,13 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from descent.settings import PROJECT_ROOT
+from descent.settings import PROJECT_ROOT, Settings
 
 START_SECONDS = 120
 WARM_WORKER_LINE = "ready with Keras loaded"
@@ -38,10 +38,17 @@ class Service:
     client: httpx.Client
     home: Path
     log: Path
+    overrides: dict[str, str] = field(default_factory=dict)  # the DESCENT_* it was started with
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the server runs with: its home plus the variables it was given."""
+        given = {k.removeprefix("DESCENT_").lower(): v for k, v in self.overrides.items()}
+        return Settings(**{"home": self.home, **given})
 
     @property
     def url(self) -> str:
@@ -103,7 +110,7 @@ def start_service(home: Path, *, worker: bool = True, **settings: str) -> Servic
             raise RuntimeError(f"descent serve exited early:\n{log.read_text()[-3000:]}")
         try:
             if client.get("/healthz").status_code == 200:
-                return Service(process, client, home, log)
+                return Service(process, client, home, log, dict(settings))
         except httpx.TransportError:
             pass
         time.sleep(0.2)

@@ -25,6 +25,12 @@ class Settings(BaseSettings):
         default=None,
         description="Celery broker URL; default kombu's SQLAlchemy transport on SQLite.",
     )
+    broker_key_prefix: str = Field(
+        default="",
+        description="Redis only: a prefix for every key the broker writes, so that several "
+        "deployments (or test runs) can share one Redis database without taking each "
+        "other's jobs.",
+    )
     artifacts_dir: Path | None = Field(
         default=None, description="Where trained models are stored; default home/artifacts."
     )

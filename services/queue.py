@@ -44,7 +44,8 @@ def make_celery(settings: Settings) -> Celery:
         # Redis re-delivers a message not acknowledged within the visibility timeout; with
         # acks_late that means a job still training. Keep it above the longest allowed job.
         app.conf.broker_transport_options = {
-            "visibility_timeout": settings.job_time_limit_seconds + VISIBILITY_MARGIN_SECONDS
+            "visibility_timeout": settings.job_time_limit_seconds + VISIBILITY_MARGIN_SECONDS,
+            "global_keyprefix": settings.broker_key_prefix,
         }
     elif app.conf.broker_url.startswith("sqla+sqlite"):
         # Workers send messages too (a batch's next job), while their parent polls and acks:

@@ -52,13 +52,43 @@ def _empty(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def service(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
-    if ON_POSTGRES:
-        yield request.getfixturevalue("production_service")
-        return
-    running = start_service(tmp_path_factory.mktemp("descent-home"))
+def service(tmp_path_factory: pytest.TempPathFactory, backend: Backend):
+    """The real service (API + one Celery worker), shared by a session's integration tests."""
+    home = tmp_path_factory.mktemp("descent-home")
+    running = start_service(home, **backend(home))
     yield running
     stop_service(running)
+
+
+class Backend:
+    """Where a service a test starts keeps its state: ``backend(home)`` is the DESCENT_*
+    variables to start it with. Empty on the default pass (SQLite and the SQLite broker under
+    ``home``); on the PostgreSQL pass, a fresh PostgreSQL database per home (the same one when
+    a test restarts a service on the same home) and the Redis database under a key prefix of
+    its own, so services started side by side never take each other's jobs."""
+
+    def __init__(self, postgres: PostgresServer | None = None, redis_url: str = "") -> None:
+        self._postgres, self._redis_url = postgres, redis_url
+        self._homes: dict[Path, dict[str, str]] = {}
+
+    def __call__(self, home: Path) -> dict[str, str]:
+        if self._postgres is None:
+            return {}
+        if home not in self._homes:
+            database = self._postgres.create()
+            self._homes[home] = {
+                "DESCENT_DATABASE_URL": database,
+                "DESCENT_BROKER_URL": self._redis_url,
+                "DESCENT_BROKER_KEY_PREFIX": f"{database.rsplit('/', 1)[-1]}:",
+            }
+        return self._homes[home]
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if not ON_POSTGRES:
+        return Backend()
+    return Backend(request.getfixturevalue("postgres_server"), request.getfixturevalue("redis_url"))
 
 
 # --- Production topology: PostgreSQL and Redis ------------------------------------------------
@@ -83,41 +113,64 @@ def _unreachable(name: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for this test session, dropped at the end."""
-    yield from _fresh_database()
+class PostgresServer:
+    """Creates fresh, empty databases on the test server; drops them when the session ends."""
 
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
 
-@pytest.fixture(scope="session")
-def home_database_url() -> Iterator[str]:
-    """Another one, for the `home` fixture on the PostgreSQL pass (emptied per test)."""
-    yield from _fresh_database()
+        self.server = make_url(url)
+        self.admin = create_engine(self.server, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
 
+    def create(self) -> str:
+        import uuid
 
-def _fresh_database() -> Iterator[str]:
-    import uuid
+        from sqlalchemy import text
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    server = make_url(_external("DESCENT_TEST_POSTGRES_URL"))
-    name = f"descent_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
+        name = f"descent_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return self.server.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        from sqlalchemy import text
+
+        from models.db import _engines
+
+        for (_, url), engine in list(_engines.items()):
+            if any(name in url for name in self.names):
+                engine.dispose()
+        with self.admin.connect() as connection:
+            for name in self.names:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer(_external("DESCENT_TEST_POSTGRES_URL"))
+    try:
+        with server.admin.connect():
+            pass
     except Exception as error:  # noqa: BLE001 - any connection failure means "not reachable"
         _unreachable("DESCENT_TEST_POSTGRES_URL", error)
-    yield server.set(database=name).render_as_string(hide_password=False)
-    from models.db import _engines
+    yield server
+    server.drop_all()
 
-    for (_, url), engine in list(_engines.items()):
-        if name in url:
-            engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty PostgreSQL database for this test session, dropped at the end."""
+    return postgres_server.create()
+
+
+@pytest.fixture(scope="session")
+def home_database_url(postgres_server: PostgresServer) -> str:
+    """Another one, for the `home` fixture on the PostgreSQL pass (emptied per test)."""
+    return postgres_server.create()
 
 
 @pytest.fixture(scope="session")
@@ -135,13 +188,15 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="session")
 def production_service(
-    tmp_path_factory: pytest.TempPathFactory, postgres_url: str, redis_url: str
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Service]:
-    """The service on PostgreSQL and Redis: the production topology on one machine."""
-    running = start_service(
-        tmp_path_factory.mktemp("descent-prod"),
-        DESCENT_DATABASE_URL=postgres_url,
-        DESCENT_BROKER_URL=redis_url,
-    )
+    """The service on PostgreSQL and Redis: the production topology on one machine (on the
+    PostgreSQL pass, that is what ``service`` runs on already)."""
+    if ON_POSTGRES:
+        yield request.getfixturevalue("service")
+        return
+    home = tmp_path_factory.mktemp("descent-prod")
+    postgres = request.getfixturevalue("postgres_server")
+    running = start_service(home, **Backend(postgres, request.getfixturevalue("redis_url"))(home))
     yield running
     stop_service(running)

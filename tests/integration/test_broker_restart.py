@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from descent.launch import free_port, start_service, stop_service
+from tests.conftest import Backend
 from tests.integration.test_crash_resume import FAST_RECOVERY, SPEC, wait_until
 
 pytestmark = [
@@ -43,11 +44,15 @@ def stop_redis(process: subprocess.Popen[bytes]) -> None:
     process.wait(20)
 
 
-def test_a_broker_restart_mid_job_loses_no_job(tmp_path: Path):
+def test_a_broker_restart_mid_job_loses_no_job(tmp_path: Path, backend: Backend):
     port = free_port()
     redis = start_redis(port, tmp_path)
+    home = tmp_path / "home"
+    # Its own Redis (to restart); the database is PostgreSQL on the PostgreSQL pass.
+    database = {k: v for k, v in backend(home).items() if k == "DESCENT_DATABASE_URL"}
     service = start_service(
-        tmp_path / "home",
+        home,
+        **database,
         DESCENT_BROKER_URL=f"redis://127.0.0.1:{port}/0",
         DESCENT_RESEND_AFTER_SECONDS="5",
         **FAST_RECOVERY,

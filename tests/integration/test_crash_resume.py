@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from descent.launch import Service, start_service, stop_service
+from tests.conftest import Backend
 
 pytestmark = pytest.mark.integration
 
@@ -61,9 +62,9 @@ def wait_until(service: Service, job_id: str, check, what: str, timeout: float =
     raise AssertionError(f"{what} did not happen in {timeout}s; log: {service.log}")
 
 
-def test_a_killed_worker_and_a_restarted_server_lose_no_epoch(tmp_path: Path):
+def test_a_killed_worker_and_a_restarted_server_lose_no_epoch(tmp_path: Path, backend: Backend):
     home = tmp_path / "home"
-    service = start_service(home, **FAST_RECOVERY)
+    service = start_service(home, **FAST_RECOVERY, **backend(home))
     try:
         job_id = service.client.post("/v1/jobs", json=SPEC).json()["id"]
         wait_until(service, job_id, lambda j: (j["checkpoint_epoch"] or 0) >= 1, "a checkpoint")
@@ -81,7 +82,7 @@ def test_a_killed_worker_and_a_restarted_server_lose_no_epoch(tmp_path: Path):
 
         # Restart the whole server (API and worker) while the job may still be training.
         stop_service(service)
-        service = start_service(home, **FAST_RECOVERY)
+        service = start_service(home, **FAST_RECOVERY, **backend(home))
         job = service.wait_for_job(job_id, timeout=300)
         history = service.client.get(f"/v1/jobs/{job_id}/history").json()["epochs"]
         model = service.client.get(f"/v1/models/{job_id}")

@@ -7,6 +7,7 @@ worker, so the jobs that valid submissions create stay queued instead of trainin
 
 import contextlib
 import os
+from pathlib import Path
 
 import hypothesis
 import pytest
@@ -14,14 +15,16 @@ import schemathesis
 from hypothesis import HealthCheck, Phase
 
 from descent.launch import start_service, stop_service
+from tests.conftest import Backend
 
 pytestmark = pytest.mark.integration
 
 EXAMPLES = int(os.environ.get("DESCENT_FUZZ_EXAMPLES", "150"))
 
 
-def test_generated_requests_never_get_a_server_error(tmp_path):
-    service = start_service(tmp_path / "home", worker=False)
+def test_generated_requests_never_get_a_server_error(tmp_path: Path, backend: Backend):
+    home = tmp_path / "home"
+    service = start_service(home, worker=False, **backend(home))
     server_errors: list[str] = []
     sent = 0
     try:

@@ -26,7 +26,7 @@ SPEC = {
 }
 
 
-def test_a_job_trains_through_redis_into_postgres(production_service: Service, postgres_url: str):
+def test_a_job_trains_through_redis_into_postgres(production_service: Service):
     client = production_service.client
     job = production_service.wait_for_job(client.post("/v1/jobs", json=SPEC).json()["id"])
     assert job["status"] == "succeeded", job["error"]
@@ -34,7 +34,9 @@ def test_a_job_trains_through_redis_into_postgres(production_service: Service, p
     epochs = client.get(f"/v1/jobs/{job['id']}/history").json()["epochs"]
     assert [row["epoch"] for row in epochs] == [0, 1, 2]
 
-    with create_engine(postgres_url).connect() as connection:
+    database = production_service.settings.resolved_database_url
+    assert database.startswith("postgresql")
+    with create_engine(database).connect() as connection:
         stored = connection.execute(
             text("SELECT count(*) FROM epoch WHERE job_id = :id"), {"id": job["id"]}
         ).scalar_one()

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT, Settings
+from descent.settings import PROJECT_ROOT
 from services.queue import TRAIN_TASK, make_celery
 from tests.conftest import Service
 
@@ -130,7 +130,7 @@ def test_asl_model_answers_letters_and_a_duplicate_delivery_changes_nothing(
     rows_before = len(mnist_run["history"]["epochs"])
     # Deliver the finished MNIST job's message again, then queue an ASL job behind it: once the
     # ASL job is done, the worker has consumed the duplicate.
-    broker = make_celery(Settings(home=service.home))
+    broker = make_celery(service.settings)
     broker.send_task(TRAIN_TASK, args=[finished["id"]], queue="any")
 
     response = service.client.post("/v1/jobs", json=small_spec("asl", 24, epochs=3))
@@ -151,6 +151,8 @@ def test_asl_model_answers_letters_and_a_duplicate_delivery_changes_nothing(
     assert again["finished_at"] == finished["finished_at"]
     history = service.client.get(f"/v1/jobs/{finished['id']}/history").json()
     assert len(history["epochs"]) == rows_before
+    # ...and the duplicate did reach a worker, which found the job not queued and let it be.
+    assert f"job {finished['id']} is not queued" in service.log.read_text()
 
 
 def test_the_api_process_never_loads_tensorflow(service: Service, mnist_run: dict):

@@ -7,11 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from descent.launch import start_service, stop_service
 from descent.settings import PROJECT_ROOT
-from tests.conftest import ON_POSTGRES
+from tests.conftest import Backend
 
 SPEC = {
     "dataset": {"name": "mnist", "limit": 64},
@@ -23,21 +21,13 @@ SPEC = {
 }
 
 
-def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(
-    tmp_path: Path, request: pytest.FixtureRequest
-):
-    # On the PostgreSQL pass: the production service (PostgreSQL + Redis) and its worker, plus
-    # the second worker on the same database and broker.
-    if ON_POSTGRES:
-        service = request.getfixturevalue("production_service")
-        backend = {
-            "DESCENT_DATABASE_URL": request.getfixturevalue("postgres_url"),
-            "DESCENT_BROKER_URL": request.getfixturevalue("redis_url"),
-        }
-    else:
-        service, backend = start_service(tmp_path / "home"), {}
+def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(tmp_path: Path, backend: Backend):
+    # The second worker shares the service's database and broker: on the PostgreSQL pass,
+    # PostgreSQL and Redis.
+    home = tmp_path / "home"
+    service = start_service(home, **backend(home))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
-    env |= {"DESCENT_HOME": str(service.home), "TF_CPP_MIN_LOG_LEVEL": "2", **backend}
+    env |= {"DESCENT_HOME": str(home), "TF_CPP_MIN_LOG_LEVEL": "2", **service.overrides}
     with (tmp_path / "second.log").open("wb") as log:
         second = subprocess.Popen(
             [sys.executable, "-m", "descent.cli", "worker", "--queues", "any", "--name", "second"],
@@ -57,8 +47,7 @@ def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(
     finally:
         os.killpg(second.pid, 15)
         second.wait(60)
-        if not ON_POSTGRES:
-            stop_service(service)
+        stop_service(service)
 
     workers = set()
     for job, history in zip(done, histories, strict=True):
