@@ -107,7 +107,9 @@ def test_a_revoked_key_stops_working_and_health_needs_no_key(secured: TestClient
         key = api_keys.list_all(session)[-1]
         api_keys.revoke(session, key.id)
     assert secured.get("/v1/jobs", headers=headers).status_code == 401
-    assert secured.get("/healthz").status_code == 200
+    health = secured.get("/healthz")
+    assert health.status_code == 200
+    assert health.json()["auth"] == "required"  # how the page knows to ask for a key
 
 
 def test_with_auth_off_everything_belongs_to_local(client: TestClient):

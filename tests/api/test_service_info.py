@@ -3,8 +3,8 @@
 from fastapi.testclient import TestClient
 
 
-def test_health_reports_the_database(client: TestClient):
-    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+def test_health_reports_the_database_and_that_no_key_is_needed(client: TestClient):
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok", "auth": "off"}
 
 
 def test_datasets_list_their_shapes_and_class_names(client: TestClient):

@@ -1,6 +1,8 @@
 // Talking to the Descent API, and a few helpers every page uses. Paths are relative so the
 // page also works when the API is served under a prefix.
 
+import { keyRejected, waitForKey } from "./key.js";
+
 export const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 
 export class ApiError extends Error {
@@ -11,22 +13,57 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * fetch() with the API key, for every call the pages make (JSON, event streams, downloads).
+ * When the server needs a key it waits for one; a 401 forgets the key, asks for another with
+ * the server's message, and throws an ApiError for the caller to show.
+ */
+export async function request(path, options = {}) {
+  const key = await waitForKey();
+  const headers = new Headers(options.headers);
+  if (key) headers.set("authorization", `Bearer ${key}`);
+  const response = await fetch(path, { ...options, headers });
+  if (response.status === 401) {
+    const problem = await problemOf(response);
+    keyRejected(key, problem);
+    throw new ApiError(401, problem);
+  }
+  return response;
+}
+
+export async function problemOf(response) {
+  const text = await response.text();
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return { detail: text };
+  }
+}
+
 export async function api(path, { method = "GET", body } = {}) {
   const options = { method, headers: { accept: "application/json" } };
   if (body !== undefined) {
     options.headers["content-type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(path, options);
-  const text = await response.text();
-  let data = null;
-  try {
-    data = text ? JSON.parse(text) : null;
-  } catch {
-    data = { detail: text };
-  }
+  const response = await request(path, options);
+  const data = await problemOf(response);
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+/** Save a file the API serves, as a link would, but sending the key (a link cannot). */
+export async function download(path, fallbackName) {
+  const response = await request(path);
+  if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+  const disposition = response.headers.get("content-disposition") || "";
+  const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] || fallbackName;
+  const url = URL.createObjectURL(await response.blob());
+  const link = el("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 /** el("p", {class: "x"}, "text", child) -> an element. */

@@ -6,6 +6,7 @@ import {
   describeModel,
   describeRate,
   describeValidation,
+  download,
   el,
   FINISHED,
   jobLabel,
@@ -16,6 +17,7 @@ import {
   when,
 } from "./api.js";
 import { axisEnd, Chart, TRAIN, VALIDATION } from "./charts.js";
+import { follow } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
 const jobId = query("id");
@@ -87,6 +89,7 @@ function showJob(data) {
   if (job.model_id) {
     $("predict").hidden = false;
     $("predict").href = `predict.html?model=${job.model_id}`;
+    $("downloads").hidden = false;
   }
   draw();
 }
@@ -155,25 +158,24 @@ function showProgress({ epoch, step, steps, loss }) {
 }
 
 function listen() {
-  stream = new EventSource(`v1/jobs/${encodeURIComponent(jobId)}/events`);
-  stream.addEventListener("epoch", (event) => {
-    const row = JSON.parse(event.data);
-    rows.set(row.epoch, row);
+  // The stream sends the key; it reconnects by itself, resuming with Last-Event-ID, and when
+  // it ends on its own (the job had ended, or it is gone) the page reads the final state once.
+  stream = follow(`v1/jobs/${encodeURIComponent(jobId)}/events`, onEvent, { onEnd: refresh });
+}
+
+function onEvent({ type, data }) {
+  const value = JSON.parse(data);
+  if (type === "epoch") {
+    rows.set(value.epoch, value);
     draw();
-  });
-  stream.addEventListener("progress", (event) => showProgress(JSON.parse(event.data)));
-  stream.addEventListener("status", (event) => {
-    const data = JSON.parse(event.data);
-    if (rank(data.status) < rank(status)) return; // replayed history: the page already knows
-    setStatus(data.status);
-    if (FINISHED.has(data.status)) stream.close(); // the stream ends with the job: no reconnecting
-    if (data.status !== job.status) refresh(); // times, final metrics, the model link
-  });
-  stream.addEventListener("error", () => {
-    // The browser reconnects by itself, resuming with Last-Event-ID; if it gave up (the job
-    // had ended), read the final state once.
-    if (stream.readyState === EventSource.CLOSED) refresh();
-  });
+  } else if (type === "progress") {
+    showProgress(value);
+  } else if (type === "status") {
+    if (rank(value.status) < rank(status)) return; // replayed history: the page already knows
+    setStatus(value.status);
+    if (FINISHED.has(value.status)) stream.close(); // the stream ends with the job
+    if (value.status !== job.status) refresh(); // times, final metrics, the model link
+  }
 }
 
 async function refresh() {
@@ -194,6 +196,17 @@ $("cancel").addEventListener("click", async () => {
     $("cancel").disabled = !(status === "queued" || status === "running");
   }
 });
+
+for (const format of ["keras", "onnx"]) {
+  $(`download-${format}`).addEventListener("click", async () => {
+    try {
+      const path = `v1/models/${encodeURIComponent(job.model_id)}/download?format=${format}`;
+      await download(path, `${job.model_id}.${format}`);
+    } catch (error) {
+      $("error").textContent = `Could not download the model: ${error.message}`;
+    }
+  });
+}
 
 if (!jobId) {
   $("title").textContent = "No job named";

@@ -21,6 +21,8 @@ export class JobList {
   }
 
   async refresh() {
+    if (this.busy) return; // e.g. waiting for an API key: one request at a time, not a pile
+    this.busy = true;
     const note = document.getElementById("jobs-note");
     try {
       const page = await api("v1/jobs?limit=50");
@@ -29,6 +31,8 @@ export class JobList {
       this.render(page.items);
     } catch (error) {
       note.textContent = `Could not load jobs: ${error.message}`;
+    } finally {
+      this.busy = false;
     }
   }
 
