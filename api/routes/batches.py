@@ -129,8 +129,7 @@ def submit_batch(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
-    route = f"POST /v1/batches as {principal.owner}"  # one owner's key never replays another's
-    once = Idempotent(session, idempotency_key, route, body.model_dump(mode="json"))
+    once = Idempotent(session, idempotency_key, "POST /v1/batches", principal.owner, body)
     if (replayed := once.replayed()) is not None:
         return replayed
     checked = specs.check_all(session, parse_items(body), settings, principal.owner)
@@ -142,10 +141,8 @@ def submit_batch(
         details=[specs.job_details(item) for item in checked],
         owner=principal.owner,
     )
-    response.headers["Location"] = f"/v1/batches/{batch.id}"
     answer = to_public(session, batch, DEFAULT_METRIC)
-    once.remember(response, status.HTTP_202_ACCEPTED, answer)
-    return answer
+    return once.accepted(response, f"/v1/batches/{batch.id}", answer)
 
 
 @router.get("/{batch_id}", response_model=BatchPublic, summary="Get a batch")
