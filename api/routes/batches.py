@@ -38,27 +38,26 @@ def parse_items(body: BatchCreate) -> list[JobSpec]:
         items = sweeps.expand(body.base, body.vary, body.seeds)
     else:
         items = sweeps.with_seeds(body.specs or [], body.seeds)
-    specs: list[JobSpec] = []
+    parsed: list[JobSpec] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            specs.append(JobSpec.model_validate(item))
+            parsed.append(JobSpec.model_validate(item))
         except ValidationError as exc:
             errors.extend(
                 {"item": index, "name": item.get("name"), **describe_error(error)}
                 for error in exc.errors()
             )
     if errors:
-        bad = sorted({e["item"] for e in errors})
-        summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(
-            f"{len(bad)} of the batch's {len(items)} items are invalid, so none was created: "
-            + summary,
+        raise specs.refuse_batch(
+            InvalidInput,
+            errors,
+            len(items),
+            "are invalid",
             fix="correct the items listed in errors (item is the 0-based position in the "
             "expanded batch, seeds outermost) and submit the batch again",
-            errors=errors,
         )
-    return specs
+    return parsed
 
 
 def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
