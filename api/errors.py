@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.errors import DescentError
-from serving.errors import ServingError
 from training.spec import UNION_TAGS
 
 log = logging.getLogger(__name__)
@@ -156,11 +155,6 @@ def _descent_problem(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-def _serving_problem(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServingError)
-    return problem(exc.status_code, exc.title, str(exc), fix=exc.fix)
-
-
 def _http_problem(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     return problem(exc.status_code, str(exc.detail), str(exc.detail))
@@ -174,6 +168,5 @@ def _unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(DescentError, _descent_problem)
-    app.add_exception_handler(ServingError, _serving_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Exception, _unexpected_problem)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, TypeVar
 
-from fastapi import Header, Response
+from fastapi import Header, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from services import idempotency
+
+T = TypeVar("T", bound=BaseModel)
 
 IdempotencyKeyHeader = Annotated[
     str | None,
@@ -25,15 +27,20 @@ IdempotencyKeyHeader = Annotated[
 
 
 class Idempotent:
-    """Look up a key before doing the work, and store the answer after."""
+    """Look up a key before doing the work, and store the answer after.
 
-    def __init__(self, session: Session, key: str | None, route: str, payload: Any) -> None:
+    A key is scoped to its route and owner: one owner's key never replays another's."""
+
+    def __init__(
+        self, session: Session, key: str | None, route: str, owner: str, payload: BaseModel
+    ) -> None:
         self._session = session
         self._key = key
-        self._route = route
-        self._hash = idempotency.digest(payload) if key else ""
+        self._route = f"{route} as {owner}"
+        self._hash = idempotency.digest(payload.model_dump(mode="json")) if key else ""
 
     def replayed(self) -> JSONResponse | None:
+        """The first answer to this key, or None: do the work, then call ``accepted``."""
         if self._key is None:
             return None
         stored = idempotency.replay(self._session, self._key, self._route, self._hash)
@@ -44,15 +51,17 @@ class Idempotent:
             headers["Location"] = stored.location
         return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
-    def remember(self, response: Response, status_code: int, answer: BaseModel) -> None:
-        if self._key is None:
-            return
-        idempotency.remember(
-            self._session,
-            self._key,
-            self._route,
-            self._hash,
-            status_code=status_code,
-            body=answer.model_dump(mode="json"),
-            location=response.headers.get("Location"),
-        )
+    def accepted(self, response: Response, location: str, answer: T) -> T:
+        """Answer 202 Accepted with ``location``, and remember that answer under the key."""
+        response.headers["Location"] = location
+        if self._key is not None:
+            idempotency.remember(
+                self._session,
+                self._key,
+                self._route,
+                self._hash,
+                status_code=status.HTTP_202_ACCEPTED,
+                body=answer.model_dump(mode="json"),
+                location=location,
+            )
+        return answer

@@ -80,16 +80,30 @@ def check_all(
         except InvalidSpec as error:
             errors.extend({"item": index, "name": spec.name, **e} for e in error.errors or [])
     if errors:
-        bad = sorted({e["item"] for e in errors})
-        summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidSpec(
-            f"{len(bad)} of the batch's {len(items)} items cannot train, so none was created: "
-            + summary,
+        raise refuse_batch(
+            InvalidSpec,
+            errors,
+            len(items),
+            "cannot train",
             fix="correct the items listed in errors (item is the 0-based position in the "
             "expanded batch) and submit the batch again",
-            errors=errors,
         )
     return checked
+
+
+def refuse_batch(
+    kind: type[InvalidInput], errors: list[dict[str, Any]], size: int, why: str, *, fix: str
+) -> InvalidInput:
+    """One error for a whole batch: how many of its items fail and ``why``, the first five named.
+
+    Each of ``errors`` names its ``item`` (the 0-based position), ``field`` and ``message``."""
+    bad = len({e["item"] for e in errors})
+    summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
+    return kind(
+        f"{bad} of the batch's {size} items {why}, so none was created: {summary}",
+        fix=fix,
+        errors=errors,
+    )
 
 
 def _invalid(problems: list[Problem]) -> InvalidSpec:

@@ -1,39 +1,32 @@
-"""What can go wrong when a client asks a model a question; the API renders each as a 4xx."""
+"""What can go wrong when a client asks a model a question; the API renders each as a 4xx.
+
+They are ``services.errors`` types (a module that imports nothing), so the one handler that
+renders those renders these too; each keeps its own title.
+"""
 
 from __future__ import annotations
 
-
-class ServingError(Exception):
-    """Base: ``str(exc)`` says what is wrong; ``fix``, where there is one, says what to do."""
-
-    status_code = 400
-    title = "Bad request"
-
-    def __init__(self, detail: str, *, fix: str | None = None) -> None:
-        super().__init__(detail)
-        self.fix = fix
+from services.errors import DescentError, InvalidInput, PayloadTooLarge
 
 
-class InputError(ServingError, ValueError):
+class InputError(InvalidInput, ValueError):
     """The instances cannot be fed to the model; the message says what was expected."""
 
-    status_code = 422
     title = "Invalid instances"
 
 
-class TooLarge(ServingError):
+class TooLarge(PayloadTooLarge):
     """The request holds more than the server accepts (bytes, instances or pixels)."""
 
-    status_code = 413
     title = "Request too large"
 
 
-class UnsupportedMediaType(ServingError):
+class UnsupportedMediaType(DescentError):
     status_code = 415
     title = "Unsupported media type"
 
 
-class ModelFileGone(ServingError):
+class ModelFileGone(DescentError):
     """The model is registered but its file is missing or unreadable."""
 
     status_code = 410

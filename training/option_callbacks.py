@@ -8,29 +8,13 @@ from training.spec import JobSpec
 
 
 def option_callbacks(spec: JobSpec) -> list[keras.callbacks.Callback]:
+    """The spec's early stopping and reduce-on-plateau; each option's fields are its callback's
+    keyword arguments (see training.option_specs)."""
     callbacks: list[keras.callbacks.Callback] = []
     if spec.early_stopping is not None:
-        stop = spec.early_stopping
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=stop.monitor,
-                patience=stop.patience,
-                min_delta=stop.min_delta,
-                restore_best_weights=stop.restore_best_weights,
-            )
-        )
+        callbacks.append(keras.callbacks.EarlyStopping(**spec.early_stopping.model_dump()))
     if spec.reduce_on_plateau is not None:
-        plateau = spec.reduce_on_plateau
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=plateau.monitor,
-                factor=plateau.factor,
-                patience=plateau.patience,
-                min_delta=plateau.min_delta,
-                cooldown=plateau.cooldown,
-                min_lr=plateau.min_lr,
-            )
-        )
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(**spec.reduce_on_plateau.model_dump()))
     return callbacks
 
 

@@ -1,6 +1,7 @@
 """Training options beyond the loop's basics: early stopping, reduce-on-plateau, augmentation.
 
-Names and defaults follow ``keras.callbacks.EarlyStopping`` and ``ReduceLROnPlateau``. A monitor
+Names and defaults follow ``keras.callbacks.EarlyStopping`` and ``ReduceLROnPlateau``, which
+get these fields as their keyword arguments: a field added to either must be one. A monitor
 is ``loss``, ``val_loss``, a metric (``accuracy``, ``mae``, ...) or ``val_`` and a metric.
 """
 

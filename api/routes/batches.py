@@ -38,27 +38,26 @@ def parse_items(body: BatchCreate) -> list[JobSpec]:
         items = sweeps.expand(body.base, body.vary, body.seeds)
     else:
         items = sweeps.with_seeds(body.specs or [], body.seeds)
-    specs: list[JobSpec] = []
+    parsed: list[JobSpec] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            specs.append(JobSpec.model_validate(item))
+            parsed.append(JobSpec.model_validate(item))
         except ValidationError as exc:
             errors.extend(
                 {"item": index, "name": item.get("name"), **describe_error(error)}
                 for error in exc.errors()
             )
     if errors:
-        bad = sorted({e["item"] for e in errors})
-        summary = "; ".join(f"item {e['item']}: {e['field']}: {e['message']}" for e in errors[:5])
-        raise InvalidInput(
-            f"{len(bad)} of the batch's {len(items)} items are invalid, so none was created: "
-            + summary,
+        raise specs.refuse_batch(
+            InvalidInput,
+            errors,
+            len(items),
+            "are invalid",
             fix="correct the items listed in errors (item is the 0-based position in the "
             "expanded batch, seeds outermost) and submit the batch again",
-            errors=errors,
         )
-    return specs
+    return parsed
 
 
 def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
@@ -129,8 +128,7 @@ def submit_batch(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Validate every item first, then create all the jobs at once; one bad item refuses all."""
-    route = f"POST /v1/batches as {principal.owner}"  # one owner's key never replays another's
-    once = Idempotent(session, idempotency_key, route, body.model_dump(mode="json"))
+    once = Idempotent(session, idempotency_key, "POST /v1/batches", principal.owner, body)
     if (replayed := once.replayed()) is not None:
         return replayed
     checked = specs.check_all(session, parse_items(body), settings, principal.owner)
@@ -142,10 +140,8 @@ def submit_batch(
         details=[specs.job_details(item) for item in checked],
         owner=principal.owner,
     )
-    response.headers["Location"] = f"/v1/batches/{batch.id}"
     answer = to_public(session, batch, DEFAULT_METRIC)
-    once.remember(response, status.HTTP_202_ACCEPTED, answer)
-    return answer
+    return once.accepted(response, f"/v1/batches/{batch.id}", answer)
 
 
 @router.get("/{batch_id}", response_model=BatchPublic, summary="Get a batch")

@@ -64,16 +64,12 @@ def submit_job(
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> Any:
     """Check the spec against its data set, store the job as queued and hand it to a worker."""
-    route = f"POST /v1/jobs as {principal.owner}"  # one owner's key never replays another's
-    once = Idempotent(session, idempotency_key, route, spec.model_dump(mode="json"))
+    once = Idempotent(session, idempotency_key, "POST /v1/jobs", principal.owner, spec)
     if (replayed := once.replayed()) is not None:
         return replayed
     checked = specs.check(session, spec, settings, principal.owner)
     job = jobs.submit(session, checked.spec, owner=principal.owner, **specs.job_details(checked))
-    response.headers["Location"] = f"/v1/jobs/{job.id}"
-    answer = to_public(job)
-    once.remember(response, status.HTTP_202_ACCEPTED, answer)
-    return answer
+    return once.accepted(response, f"/v1/jobs/{job.id}", to_public(job))
 
 
 @router.get("", response_model=JobList, summary="List jobs")
