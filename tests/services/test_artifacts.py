@@ -3,7 +3,6 @@
 The S3 backend runs against a real S3 HTTP endpoint (moto's server mode) on loopback.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,6 @@ import pytest
 from descent.settings import Settings
 from services.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore, get_store
 from services.errors import NotFound
-from tests.conftest import free_port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def s3_store(endpoint: str, home: Path, bucket: str = "models") -> ArtifactStore:
