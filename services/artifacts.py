@@ -2,11 +2,14 @@
 
 Two backends behind one interface: a local folder (the embedded mode) and S3-compatible object
 storage that every host of a deployment shares. Keys are written once and never change, so a
-host that reads from S3 keeps a local copy and serves it from disk afterwards.
+host that reads from S3 keeps a local copy and serves it from disk afterwards. A key is only
+ever deleted once nothing will read it again (a deleted data set, a finished job's checkpoints),
+so another host's stale local copy is never asked for.
 """
 
 from __future__ import annotations
 
+import posixpath
 import shutil
 import tempfile
 from pathlib import Path
@@ -28,6 +31,11 @@ class ArtifactStore(Protocol):
         """A path on this machine holding the file; NotFound if the store no longer has it."""
         ...
 
+    def delete(self, key: str) -> int:
+        """Remove the file under ``key`` and every file under ``key/`` (a folder of keys); how
+        many files went. What is not there is not an error: deleting twice removes 0."""
+        ...
+
 
 def missing(key: str) -> NotFound:
     return NotFound(
@@ -41,6 +49,38 @@ def contained(root: Path, key: str) -> Path:
     if not path.is_relative_to(root.resolve()):
         raise ValueError(f"artifact key {key!r} escapes the store")
     return path
+
+
+def folder_key(key: str) -> str:
+    """``key`` normalised, without a trailing slash; ValueError for a key that names the whole
+    store or a place outside it (a delete must never reach either)."""
+    normal = posixpath.normpath(key.rstrip("/")) if key.rstrip("/") else "."
+    if normal == ".":
+        raise ValueError(f"refusing to delete the whole artifact store ({key!r}): name a key")
+    if normal.startswith("/") or normal == ".." or normal.startswith("../"):
+        raise ValueError(f"artifact key {key!r} escapes the store")
+    return normal
+
+
+def remove_local(root: Path, key: str) -> int:
+    """Remove ``key``'s file or folder under ``root``, then the folders it leaves empty."""
+    path = contained(root, folder_key(key))
+    if path.is_dir():
+        count = sum(1 for child in path.rglob("*") if not child.is_dir())
+        shutil.rmtree(path)
+    elif path.exists():
+        count = 1
+        path.unlink()
+    else:
+        return 0
+    for parent in path.parents:
+        if parent == root.resolve() or not parent.is_relative_to(root.resolve()):
+            break
+        try:
+            parent.rmdir()  # only succeeds while empty
+        except OSError:
+            break
+    return count
 
 
 def atomic_copy(source: Path, target: Path) -> None:
@@ -68,6 +108,9 @@ class LocalArtifactStore:
         if not path.is_file():
             raise missing(key)
         return path
+
+    def delete(self, key: str) -> int:
+        return remove_local(self.root, key)
 
 
 class S3ArtifactStore:
@@ -102,6 +145,40 @@ class S3ArtifactStore:
                 raise
             atomic_copy(download, path)
         return path
+
+    # Objects listed (and deleted, one request each page) at a time; 1000 is S3's most.
+    page_size = 1000
+
+    def delete(self, key: str) -> int:
+        folder = self._object(folder_key(key))
+        count = 0
+        pages = self._client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=folder, PaginationConfig={"PageSize": self.page_size}
+        )
+        for page in pages:
+            # The prefix also lists "<key>0/..."; only the key itself and its folder go.
+            names = [
+                item["Key"]
+                for item in page.get("Contents", [])
+                if item["Key"] == folder or item["Key"].startswith(folder + "/")
+            ]
+            if not names:
+                continue
+            answer = self._client.delete_objects(
+                Bucket=self._bucket,
+                Delete={"Objects": [{"Key": name} for name in names], "Quiet": True},
+            )
+            failed = answer.get("Errors", [])
+            if failed:
+                first = failed[0]
+                raise OSError(
+                    f"could not delete {len(failed)} object(s) under {folder!r} from bucket "
+                    f"{self._bucket!r}, e.g. {first.get('Key')!r}: {first.get('Code')} "
+                    f"{first.get('Message')}"
+                )
+            count += len(names)
+        remove_local(self._cache, key)  # this host's copies; no other host reads them again
+        return count
 
 
 def get_store(settings: Settings) -> ArtifactStore:

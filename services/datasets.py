@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import UserDataset
+from models import Job, JobStatus, UserDataset
 from models.api_key import LOCAL_OWNER
 from services.artifacts import ArtifactStore
 from services.dataset_uploads import Upload
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, MethodNotAllowed, NotFound
 from training import user_data
 from training.data_info import DataInfo, builtin_info
 from training.datasets import DATASETS, DatasetInfo
+
+log = logging.getLogger(__name__)
+
+# The jobs that will still read a data set: a queued job (or one the recovery sweep queued
+# again) reads it when a worker claims it, a running one when it resumes after a crash.
+UNFINISHED = [status.value for status in JobStatus if not status.finished]
+MAX_NAMED_JOBS = 10
 
 
 def list_all() -> list[DatasetInfo]:
@@ -36,6 +44,8 @@ def find_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserD
     """``owner``'s uploaded data set with this id or name (None: anyone's, as an admin sees).
 
     Another owner's data set is, to this caller, one that does not exist."""
+    if "\x00" in name_or_id:  # no name holds one, and PostgreSQL text cannot be asked for it
+        return None
     row = session.scalars(
         select(UserDataset).where(UserDataset.id == name_or_id, *_of(owner))
     ).first()
@@ -58,11 +68,15 @@ def find_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserD
 def get_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserDataset:
     row = find_uploaded(session, name_or_id, owner)
     if row is None:
-        raise NotFound(
-            f"no uploaded data set named {name_or_id!r}",
-            fix="list data sets with GET /v1/datasets, or upload one with POST /v1/datasets",
-        )
+        raise _missing(name_or_id)
     return row
+
+
+def _missing(name_or_id: str) -> NotFound:
+    return NotFound(
+        f"no uploaded data set named {name_or_id!r}",
+        fix="list data sets with GET /v1/datasets, or upload one with POST /v1/datasets",
+    )
 
 
 def _of(owner: str | None) -> list[ColumnElement[bool]]:
@@ -89,6 +103,10 @@ def describe(session: Session, name_or_id: str, owner: str) -> DataInfo | None:
     if info is not None:
         return info
     row = find_uploaded(session, name_or_id, owner)
+    if row is not None:
+        # Held until the job that names it is committed: a delete racing this submission
+        # waits, then sees the job and refuses (PostgreSQL; SQLite runs one writer at a time).
+        row = _locked(session, row, share=True)
     return info_of(row) if row is not None else None
 
 
@@ -147,3 +165,79 @@ def source(
         return None
     row = get_uploaded(session, name_or_id, owner)
     return user_data.UserData(info_of(row), store.local_path(row.data_key))
+
+
+def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str | None) -> None:
+    """Delete ``owner``'s uploaded data set (None: anyone's, as an admin) and, once that is
+    committed, its stored rows. Refused while one of its owner's unfinished jobs names it.
+
+    Finished jobs keep working: their models hold everything prediction and download need,
+    and nothing reads the data set again. An unfinished job must not lose it, nor find a new
+    upload under the same name: its spec names the data set by name (or id), so a job resumed
+    after a crash would train on whatever holds that name then. The refusal below is what keeps
+    a re-upload under a deleted name from ever reaching an old job."""
+    if name_or_id in DATASETS:
+        raise MethodNotAllowed(
+            f"{name_or_id!r} is a built-in data set: it ships with Descent and cannot be deleted",
+            allow="GET",
+            fix="delete only data sets you uploaded (GET /v1/datasets lists them, builtin false)",
+        )
+    found = get_uploaded(session, name_or_id, owner)
+    row = _locked(session, found, share=False)
+    if row is None:  # deleted by a request that committed while this one waited for the lock
+        raise _missing(name_or_id)
+    users = jobs_using(session, row)
+    if users:
+        named = ", ".join(f"{job_id} ({status})" for job_id, status in users[:MAX_NAMED_JOBS])
+        more = f" and {len(users) - MAX_NAMED_JOBS} more" if len(users) > MAX_NAMED_JOBS else ""
+        raise Conflict(
+            f"data set {row.name!r} is used by {len(users)} unfinished job(s): {named}{more}",
+            fix="wait for the jobs to finish, or cancel them with POST /v1/jobs/{id}/cancel, "
+            "then delete the data set again",
+            errors=[
+                {"field": "dataset.name", "job_id": job_id, "status": status}
+                for job_id, status in users
+            ],
+        )
+    key = row.data_key
+    session.delete(row)
+    session.flush()
+    # Only once the row's deletion is committed: a rollback must not leave a data set whose
+    # rows are gone. A file that outlives a failed removal is unreachable (a new upload of the
+    # same name gets a new id, so a new key): it costs space, never correctness.
+    event.listen(session, "after_commit", lambda _session: _remove(store, key), once=True)
+
+
+def jobs_using(session: Session, row: UserDataset) -> list[tuple[str, str]]:
+    """(id, status) of ``row``'s owner's unfinished jobs whose spec names it, by name or id."""
+    named = Job.spec[("dataset", "name")].as_string()
+    found = session.execute(
+        select(Job.id, Job.status)
+        .where(
+            Job.owner == row.owner,
+            Job.status.in_(UNFINISHED),
+            named.in_([row.name, row.id]),
+        )
+        .order_by(Job.created_at, Job.id)
+    )
+    return [(job_id, status) for job_id, status in found]
+
+
+def _locked(session: Session, row: UserDataset, *, share: bool) -> UserDataset | None:
+    """``row`` again, locked against a concurrent delete (share) or for one (not share);
+    None if it is gone by the time the lock is held."""
+    return session.scalars(
+        select(UserDataset)
+        .where(UserDataset.id == row.id)
+        .with_for_update(read=share)
+        .execution_options(populate_existing=True)
+    ).first()
+
+
+def _remove(store: ArtifactStore, key: str) -> None:
+    if not key:
+        return
+    try:
+        store.delete(key)
+    except Exception:  # the row is gone; the file is only space now (see delete)
+        log.exception("could not remove the deleted data set's file %r", key)

@@ -28,6 +28,17 @@ class Conflict(DescentError):
     title = "Conflict"
 
 
+class MethodNotAllowed(DescentError):
+    """The resource exists but cannot take this method; ``allow`` names the ones it takes."""
+
+    status_code = 405
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, *, allow: str, fix: str | None = None) -> None:
+        super().__init__(detail, fix=fix)
+        self.headers = {"Allow": allow}
+
+
 class InvalidInput(DescentError):
     status_code = 422
     title = "Invalid input"

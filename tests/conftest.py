@@ -52,6 +52,17 @@ def _empty(url: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3 HTTP endpoint (moto's server mode) on loopback; any key id and secret work."""
+    moto_server = pytest.importorskip("moto.server")
+    port = free_port()
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def service(tmp_path_factory: pytest.TempPathFactory, backend: Backend):
     """The real service (API + one Celery worker), shared by a session's integration tests."""
     home = tmp_path_factory.mktemp("descent-home")

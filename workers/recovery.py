@@ -7,7 +7,6 @@ because of a database hiccup, except a checkpoint that cannot be stored, which f
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from datetime import datetime
@@ -19,7 +18,7 @@ from models import EpochRecord, Job
 from models.base import utcnow
 from models.db import session_scope
 from services import recovery
-from services.artifacts import ArtifactStore, LocalArtifactStore, contained
+from services.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +77,27 @@ class CheckpointWriter:
         self._previous = [model_key, state_key]
 
     def discard(self) -> None:
-        """The job ended with its model stored: its checkpoints are no longer needed."""
-        if isinstance(self._store, LocalArtifactStore):
-            shutil.rmtree(
-                contained(self._store.root, f"{self._job_id}/checkpoint"), ignore_errors=True
-            )
+        """The job ended with its model stored: its checkpoints are no longer needed (nothing
+        resumes a finished job, and its model's files live beside the checkpoint folder, not in
+        it). Best effort: a checkpoint left behind costs space, so a failure is only logged."""
+        try:
+            removed = self._store.delete(f"{self._job_id}/checkpoint")
+            with session_scope(self._url) as session:
+                session.execute(
+                    update(Job).where(Job.id == self._job_id).values(checkpoint_key=None)
+                )
+        except Exception:
+            log.warning("could not delete job %s's checkpoints", self._job_id, exc_info=True)
+            return
+        log.info("job %s: deleted its %s checkpoint file(s)", self._job_id, removed)
 
     def _forget(self, keys: list[str]) -> None:
-        """A local store keeps only the latest checkpoint; object stores keep them all."""
-        if isinstance(self._store, LocalArtifactStore):
-            for key in keys:
-                contained(self._store.root, key).unlink(missing_ok=True)
+        """Keep only the latest checkpoint: the job now points at the newer one."""
+        for key in keys:
+            try:
+                self._store.delete(key)
+            except Exception:
+                log.warning("could not delete old checkpoint %s", key, exc_info=True)
 
 
 def resume_point(store: ArtifactStore, job: Job):  # type: ignore[no-untyped-def]

@@ -142,6 +142,10 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
                 jobs.end_cancelled(session, job_id, result.final_metrics)
             else:
                 jobs.succeed(session, job_id, result.final_metrics)
+        # Committed: the job is finished and its model (exported from the weights in memory,
+        # cancelled or not) is stored under its own keys. Nothing will resume it, so its
+        # checkpoints go; best effort, never failing the job. A job that failed keeps its last
+        # checkpoint (its error message says so).
         checkpoints.discard()
     except Exception as exc:
         log.exception("job %s failed", job_id)

@@ -85,6 +85,32 @@ def get_dataset(name_or_id: str, session: SessionDep, principal: PrincipalDep) -
     return uploaded_public(datasets.get_uploaded(session, name_or_id, principal.scope))
 
 
+DELETE_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"description": text, "content": {"application/problem+json": {}}}
+    for code, text in {
+        404: "No uploaded data set of yours has this name or id.",
+        405: "A built-in data set, which cannot be deleted.",
+        409: "Unfinished jobs train on it (their ids are named), or, for an admin, two owners "
+        "share the name.",
+    }.items()
+}
+
+
+@router.delete(
+    "/{name_or_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a data set",
+    responses=DELETE_ERRORS,
+)
+def delete_dataset(
+    name_or_id: str, session: SessionDep, store: StoreDep, principal: PrincipalDep
+) -> Response:
+    """Delete an uploaded data set and its rows; models trained on it keep working."""
+    datasets.delete(session, store, name_or_id, principal.scope)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,

@@ -48,7 +48,9 @@ class JobPublic(BaseModel):
         "died and the job was resumed from its last checkpoint.",
     )
     checkpoint_epoch: int | None = Field(
-        default=None, description="The last epoch whose checkpoint is stored (resume point)."
+        default=None,
+        description="The last epoch checkpointed (the resume point while the job runs; the "
+        "checkpoints are deleted once the job's model is stored).",
     )
     overfitting_since: int | None = Field(
         default=None,

@@ -3,25 +3,13 @@
 The S3 backend runs against a real S3 HTTP endpoint (moto's server mode) on loopback.
 """
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from descent.settings import Settings
-from services.artifacts import ArtifactStore, LocalArtifactStore, get_store
+from services.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore, get_store
 from services.errors import NotFound
-from tests.conftest import free_port
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def s3_store(endpoint: str, home: Path, bucket: str = "models") -> ArtifactStore:
@@ -84,3 +72,67 @@ def test_another_host_reads_what_one_host_wrote(s3_endpoint: str, tmp_path: Path
 def test_s3_without_a_bucket_is_refused_at_start():
     with pytest.raises(ValueError, match="DESCENT_S3_BUCKET"):
         Settings(artifact_store="s3")
+
+
+def put(store: ArtifactStore, tmp_path: Path, *keys: str) -> None:
+    source = tmp_path / "bytes"
+    source.write_bytes(b"checkpoint")
+    for key in keys:
+        store.put_file(key, source)
+
+
+def assert_gone(store: ArtifactStore, *keys: str) -> None:
+    for key in keys:
+        with pytest.raises(NotFound):
+            store.local_path(key)
+
+
+def test_deleting_a_key_removes_that_file_only(store: ArtifactStore, tmp_path: Path):
+    put(store, tmp_path, "job1/model.onnx", "job1/model.keras")
+    store.local_path("job1/model.onnx")  # an S3 host now holds a local copy too
+    assert store.delete("job1/model.onnx") == 1
+    assert_gone(store, "job1/model.onnx")
+    assert store.local_path("job1/model.keras").read_bytes() == b"checkpoint"
+
+
+def test_deleting_a_folder_removes_every_file_under_it_and_nothing_beside_it(
+    store: ArtifactStore, tmp_path: Path
+):
+    inside = [f"job1/checkpoint/epoch-{epoch:04d}.{ext}" for epoch in (1, 2) for ext in "ab"]
+    beside = ["job1/model.keras", "job1/checkpoint-notes", "job10/checkpoint/epoch-0001.a"]
+    put(store, tmp_path, *inside, *beside)
+    store.local_path(inside[0])
+    assert store.delete("job1/checkpoint/") == 4
+    assert_gone(store, *inside)
+    for key in beside:
+        assert store.local_path(key).read_bytes() == b"checkpoint"
+    assert store.delete("job1/checkpoint") == 0  # already gone: nothing to do, no error
+
+
+def test_a_local_folder_emptied_by_a_delete_goes_with_it(tmp_path: Path):
+    store = LocalArtifactStore(tmp_path / "artifacts")
+    put(store, tmp_path, "datasets/abc/data.npz", "datasets/keep/data.npz")
+    assert store.delete("datasets/abc/data.npz") == 1
+    assert not (tmp_path / "artifacts" / "datasets" / "abc").exists()
+    assert (tmp_path / "artifacts" / "datasets" / "keep" / "data.npz").is_file()
+
+
+def test_a_delete_cannot_take_the_whole_store_or_escape_it(store: ArtifactStore, tmp_path: Path):
+    put(store, tmp_path, "job1/model.onnx")
+    for key in ("", "/", ".", "job1/.."):
+        with pytest.raises(ValueError):
+            store.delete(key)
+    with pytest.raises(ValueError, match="escapes"):
+        store.delete("../outside")
+    assert store.local_path("job1/model.onnx").read_bytes() == b"checkpoint"
+
+
+def test_an_s3_folder_larger_than_a_listing_page_is_deleted_whole(s3_endpoint: str, tmp_path: Path):
+    store = s3_store(s3_endpoint, tmp_path / "home", bucket="paged")
+    assert isinstance(store, S3ArtifactStore)
+    store.page_size = 3  # S3 lists at most 1000 a page; 3 makes 7 objects take 3 pages
+    keys = [f"job1/checkpoint/epoch-{epoch:04d}.keras" for epoch in range(7)]
+    put(store, tmp_path, *keys, "job1/model.onnx")
+    assert store.delete("job1/checkpoint") == 7
+    assert_gone(store, *keys)
+    assert store.local_path("job1/model.onnx").read_bytes() == b"checkpoint"

@@ -1,13 +1,19 @@
-"""The train task against a real database: duplicates do nothing, failures say why."""
+"""The train task against a real database: duplicates do nothing, failures say why, and a
+finished job leaves its model, not its checkpoints, in the artifact store."""
 
+import threading
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from descent.settings import get_settings
 from models.db import session_scope
 from services import dataset_uploads, datasets, epochs, jobs, models, specs
-from services.artifacts import get_store
+from services.artifacts import LocalArtifactStore, get_store
 from training.spec import JobSpec
 from workers.tasks import run_job
 
@@ -93,3 +99,144 @@ def test_a_job_trains_on_its_own_owners_data_set_when_two_share_a_name(home: Pat
         for owner, shape in (("alice", [1]), ("bob", [3])):
             assert jobs.get(session, job_ids[owner]).status == "succeeded"
             assert models.get(session, job_ids[owner]).input_shape == shape
+
+
+LINEAR = {"layers": [{"type": "dense", "units": 1, "activation": "linear"}]}
+MODEL_FILES = ["model.keras", "model.onnx", "weights.json"]
+
+
+@pytest.fixture(params=["local", "s3"])
+def store_kind(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch):
+    """The artifact store the worker and the API share: the local folder, or an S3 bucket."""
+    if request.param == "s3":
+        import boto3
+
+        endpoint, bucket = request.getfixturevalue("s3_endpoint"), uuid.uuid4().hex
+        s3 = {"endpoint_url": endpoint, "region": "us-east-1", "access_key_id": "test"}
+        for name, value in {**s3, "bucket": bucket, "prefix": "descent"}.items():
+            monkeypatch.setenv(f"DESCENT_S3_{name.upper()}", value)
+        monkeypatch.setenv("DESCENT_S3_SECRET_ACCESS_KEY", "test")
+        monkeypatch.setenv("DESCENT_ARTIFACT_STORE", "s3")
+        get_settings.cache_clear()
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ).create_bucket(Bucket=bucket)
+    return request.param
+
+
+def stored_under(job_id: str) -> list[str]:
+    """Every key the artifact store holds under the job's folder, read from the store itself."""
+    settings = get_settings()
+    if settings.artifact_store == "local":
+        folder = settings.resolved_artifacts_dir / job_id
+        return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=settings.s3_secret_access_key,
+    )
+    prefix = f"{settings.s3_prefix}/{job_id}/"
+    listed = s3.list_objects_v2(Bucket=settings.s3_bucket, Prefix=prefix).get("Contents", [])
+    return sorted(item["Key"].removeprefix(prefix) for item in listed)
+
+
+def submit_line(epochs: int) -> str:
+    """A job fitting y = mx + b to the uploaded data set "line"."""
+    settings = get_settings()
+    with session_scope(settings.resolved_database_url) as session:
+        if datasets.find_uploaded(session, "line", "local") is None:
+            upload = dataset_uploads.from_rows("line", "regression", [[1.0], [2.0]], [3.0, 5.0])
+            datasets.create(session, get_store(settings), upload)
+        spec = JobSpec.model_validate(
+            {"dataset": {"name": "line"}, "model": LINEAR, "loss": "mse", "epochs": epochs}
+        )
+        checked = specs.check(session, spec, settings, "local")
+        return jobs.create(session, checked.spec).id
+
+
+def served(api: TestClient, job_id: str) -> dict[str, Any]:
+    """The model's prediction for x = 3, after checking both of its files download."""
+    for file_format in ("keras", "onnx"):
+        download = api.get(f"/v1/models/{job_id}/download", params={"format": file_format})
+        assert download.status_code == 200, download.text
+        assert len(download.content) > 100
+    response = api.post(f"/v1/models/{job_id}/predict", json={"instances": [[3]]})
+    assert response.status_code == 200, response.text
+    return response.json()["predictions"][0]
+
+
+def test_a_succeeded_jobs_checkpoints_are_deleted_and_its_model_still_serves(store_kind: str):
+    job_id = submit_line(epochs=3)
+    run_job(job_id)
+    job, history = load(job_id)
+    assert job.status == "succeeded"
+    assert job.checkpoint_epoch == 3  # a checkpoint was written after every epoch ...
+    assert job.checkpoint_key is None
+    assert stored_under(job_id) == MODEL_FILES  # ... and none is left; the model is
+    with TestClient(create_app(get_settings())) as api:
+        assert isinstance(served(api, job_id)["value"], float)
+        assert api.get(f"/v1/models/{job_id}/weights").status_code == 200
+
+
+def test_a_cancelled_jobs_checkpoints_are_deleted_and_its_last_weights_still_serve(home: Path):
+    job_id = submit_line(epochs=1_000)
+    url = get_settings().resolved_database_url
+
+    def cancel_after_two_checkpoints() -> None:
+        for _ in range(600):
+            with session_scope(url) as session:
+                if (jobs.get(session, job_id).checkpoint_epoch or 0) >= 2:
+                    jobs.cancel(session, job_id)
+                    return
+            threading.Event().wait(0.05)
+
+    canceller = threading.Thread(target=cancel_after_two_checkpoints)
+    canceller.start()
+    run_job(job_id)
+    canceller.join()
+    job, history = load(job_id)
+    assert job.status == "cancelled"
+    assert 2 <= len(history) - 1 < 1_000  # it stopped early, after epochs it checkpointed
+    assert stored_under(job_id) == MODEL_FILES
+    with TestClient(create_app(get_settings())) as api:
+        assert isinstance(served(api, job_id)["value"], float)
+
+
+def test_a_model_still_predicts_after_its_data_set_is_deleted(home: Path):
+    job_id = submit_line(epochs=2)
+    run_job(job_id)
+    with TestClient(create_app(get_settings())) as api:
+        before = served(api, job_id)
+        assert api.delete("/v1/datasets/line").status_code == 204
+        assert api.get("/v1/datasets/line").status_code == 404
+        assert served(api, job_id) == before
+        assert api.get(f"/v1/models/{job_id}").json()["dataset"] == "line"
+        assert api.get(f"/v1/jobs/{job_id}").json()["status"] == "succeeded"
+        assert api.get(f"/v1/jobs/{job_id}/history").status_code == 200
+        # A new "line" with other rows is a data set of its own; the old model is unchanged.
+        again = {"name": "line", "task": "regression", "x": [[1], [2]], "y": [30, 50]}
+        assert api.post("/v1/datasets", json=again).status_code == 201
+        assert served(api, job_id) == before
+
+
+def test_a_job_whose_checkpoints_cannot_be_deleted_still_succeeds(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    def refuse(self: LocalArtifactStore, key: str) -> int:  # a store that cannot delete
+        raise PermissionError(f"cannot delete {key}")
+
+    monkeypatch.setattr(LocalArtifactStore, "delete", refuse)
+    job_id = submit_line(epochs=2)
+    run_job(job_id)
+    job, _ = load(job_id)
+    assert (job.status, job.error) == ("succeeded", None)
+    assert "could not delete job" in caplog.text
+    assert set(MODEL_FILES) < set(stored_under(job_id))  # the checkpoints stayed behind
