@@ -3,9 +3,12 @@
 A checkpoint is two files in one folder: ``model.keras`` (architecture, weights and optimizer
 state, as ``model.save`` writes them) and ``state.json`` (the epoch it ends, that epoch's
 metrics, and the Python and NumPy random states). Resuming loads both and continues with
-``initial_epoch``, so epoch numbers carry on where they stopped. The backend's own random
-state (dropout masks, shuffling) cannot be captured; it is reseeded from the spec's seed plus
-the epoch, so a resumed run is the same kind of run, not a bit-identical one.
+``initial_epoch``, so epoch numbers carry on where they stopped. The order of the training
+rows needs no saved state: each epoch's is drawn from the seed and the epoch number
+(``training/batches.py``), so a resumed epoch k visits the rows as an uninterrupted one does.
+The backend's own random state (dropout masks, augmentation) cannot be captured; it is reseeded
+from the spec's seed plus the epoch, so a resumed run is the same kind of run, not a
+bit-identical one.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from training.augmentation import with_augmentation
+from training.batches import steps_per_epoch, training_batches
 from training.builders import build_model, compile_model
 from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
 from training.checkpoints import CheckpointCallback, Resume, SaveEachEpoch, restore_into
@@ -92,17 +93,26 @@ def train(
         _report_untrained(on_epoch, result, trainer, data, validation)
     saving = [SaveEachEpoch(on_checkpoint)] if on_checkpoint else []
 
+    initial_epoch = resume_from.epoch if resume_from else 0
+    # Not fit(shuffle=True): with the seed set, Keras' shuffle repeats one order every epoch.
+    batches = training_batches(
+        data.x_train,
+        data.y_train,
+        spec.batch_size,
+        seed=spec.seed,
+        shuffle=spec.shuffle,
+        initial_epoch=initial_epoch,
+    )
     callbacks = option_callbacks(resolution.spec)
     try:
         trainer.fit(
-            data.x_train,
-            data.y_train,
-            batch_size=spec.batch_size,
+            batches,
+            steps_per_epoch=steps_per_epoch(len(data.x_train), spec.batch_size),
             epochs=spec.epochs,
-            initial_epoch=resume_from.epoch if resume_from else 0,
+            initial_epoch=initial_epoch,
             validation_data=validation,
             validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
-            shuffle=spec.shuffle,
+            shuffle=False,  # the batches come shuffled
             callbacks=[
                 *callbacks,
                 _EpochReporter(on_epoch, result),

@@ -67,6 +67,14 @@ def test_same_seed_gives_the_same_untrained_loss():
     assert first[0][1]["loss"] == pytest.approx(second[0][1]["loss"], rel=1e-6)
 
 
+def test_runs_that_differ_only_in_batch_size_start_from_the_same_epoch_0():
+    # A seeded batch-size sweep compares its arms from one shared starting point.
+    _, small = run(small_spec(epochs=1, batch_size=16))
+    _, large = run(small_spec(epochs=1, batch_size=128))
+    assert small[0] == large[0]
+    assert small[1] != large[1]
+
+
 def test_onnx_export_matches_keras(tmp_path: Path):
     result, _ = run(small_spec(epochs=1))
     exported = export_model(result.model, result.sample, tmp_path)
