@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from descent.settings import PROJECT_ROOT, Settings
-from services.queue import make_celery
+from services.queue import TRAIN_TASK, make_celery
 from tests.conftest import Service
 
 pytestmark = pytest.mark.integration
@@ -57,3 +57,20 @@ def test_redis_redelivery_waits_longer_than_the_longest_job(redis_url: str):
     settings = Settings(broker_url=redis_url, job_time_limit_seconds=7200)
     timeout = make_celery(settings).conf.broker_transport_options["visibility_timeout"]
     assert timeout > 7200
+
+
+def test_deployments_sharing_one_redis_keep_their_jobs_apart(redis_url: str):
+    """DESCENT_BROKER_KEY_PREFIX: a message sent under one prefix waits in that prefix's queue
+    only, where a worker of another deployment (another prefix) never looks."""
+    import redis
+
+    sent = make_celery(Settings(broker_url=redis_url, broker_key_prefix="team-a:"))
+    sent.send_task(TRAIN_TASK, args=["job-of-team-a"], queue="any")
+    sent.close()
+
+    keys = redis.Redis.from_url(redis_url)
+    try:
+        assert keys.llen("team-a:any") == 1
+        assert keys.llen("any") == 0 and keys.llen("team-b:any") == 0
+    finally:
+        keys.delete("team-a:any")
