@@ -123,21 +123,23 @@ def cancel(
 
 def predict(
     model_id: Annotated[str, typer.Argument(metavar="MODEL", help="The model's id.")],
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...).")],
+    images: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Image files (PNG, JPEG, GIF, ...).")
+    ],
     url: UrlOption = DEFAULT,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Classify image files: each is made grayscale at the model's size (inverted if light)."""
-    from descent.images import ImageError, to_pixels
-
+    """Classify image files. They are sent as they are; the server converts each one (grayscale,
+    28×28, framed and inverted like MNIST where the model needs it), as for every upload."""
+    files = []
+    for path in images:
+        try:
+            files.append((str(path), path.read_bytes()))
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror or exc}")
     with connect(url, api_key) as client:
         model = client.get_model(model_id)
-        size = (model.input_shape[0], model.input_shape[1])
-        try:
-            instances = [to_pixels(path, size) for path in images]
-        except ImageError as exc:
-            fail(str(exc))
-        predictions = client.predict(model_id, instances)
+        predictions = client.predict_files(model_id, files)
     table = Table(title=f"model {model_id} ({model.dataset})", title_justify="left")
     for column in ("image", "label", "probability", "runner-up"):
         table.add_column(column)

@@ -6,13 +6,14 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from descent.settings import PROJECT_ROOT, get_settings
+from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_scope
 from services import jobs, models
 from services.artifacts import get_store
@@ -25,10 +26,13 @@ with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
     IMAGES = data["x_test"][:3]  # white digits on black: image files are taken as they are
 
 
-def register_model(client: TestClient, tmp_path: Path) -> str:
-    """A succeeded job whose model is a small ONNX classifier (no worker, no TensorFlow)."""
+def register_model(
+    client: TestClient | httpx.Client, tmp_path: Path, settings: Settings | None = None
+) -> str:
+    """A succeeded job whose model is a small ONNX classifier (no worker, no TensorFlow), on
+    the API ``client`` talks to, whose settings are ``settings`` (default: this process's)."""
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    settings = get_settings()
+    settings = settings or get_settings()
     store = get_store(settings)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
