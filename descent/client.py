@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
+
+from descent import sse
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
@@ -214,6 +216,26 @@ class Client:
     def history(self, job_id: str) -> History:
         return History.model_validate(self._request("GET", f"/v1/jobs/{job_id}/history"))
 
+    def job_events(self, job_id: str, *, last_event_id: int | None = None) -> Iterator[sse.Event]:
+        """The job's events (``status``, ``epoch``, ``progress``) after ``last_event_id``, as
+        they happen. The stream ends after the job's final status; it is empty when the job
+        has ended and every event was sent already (a 204). A dropped connection raises an
+        ``ApiError`` with no status: resume with the last event's id."""
+        path = f"/v1/jobs/{job_id}/events"
+        headers = {"accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["last-event-id"] = str(last_event_id)
+        try:
+            with self._http.stream("GET", path, headers=headers) as response:
+                if response.status_code == 204:
+                    return
+                if response.is_error:
+                    response.read()
+                    raise ApiError.from_response(response)
+                yield from sse.parse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise self._unreachable("GET", path, exc) from exc
+
     def cancel_job(self, job_id: str) -> Job:
         return Job.model_validate(self._request("POST", f"/v1/jobs/{job_id}/cancel"))
 
@@ -265,15 +287,18 @@ class Client:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(
-                None,
-                "Cannot reach the server",
-                f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
-                fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
-            ) from exc
+            raise self._unreachable(method, path, exc) from exc
         if response.is_error:
             raise ApiError.from_response(response)
         return response.json()
+
+    def _unreachable(self, method: str, path: str, exc: httpx.TransportError) -> ApiError:
+        return ApiError(
+            None,
+            "Cannot reach the server",
+            f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
+            fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
+        )
 
 
 def _chunks(files: Sequence[tuple[str, bytes]]) -> list[Sequence[tuple[str, bytes]]]:

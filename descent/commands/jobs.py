@@ -17,11 +17,12 @@ from descent.commands.common import (
     UrlOption,
     connect,
     console,
+    errors,
     fail,
     load_document,
     number,
 )
-from descent.watch import JobSource, poll_job
+from descent.watch import JobSource, stream_job
 
 WatchOption = Annotated[
     bool, typer.Option("--watch", "-w", help="Follow it live until it ends, then summarise.")
@@ -47,25 +48,33 @@ def submit(
         raise typer.Exit(1)
 
 
-def follow(client: Client, job: Job, source: JobSource = poll_job) -> Job:
-    """Print each epoch as it is recorded under a live bar of epochs done; return the end."""
+def follow(client: Client, job: Job, source: JobSource = stream_job) -> Job:
+    """Print each epoch as it is recorded under a live bar of epochs done; return the end.
+    Ctrl-C stops watching; the job carries on."""
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("epochs"), TimeElapsedColumn(), console=console, transient=True,
     )  # fmt: skip
     task = progress.add_task(job.status, total=job.epochs)
     status, printed, epochs = job.status, 0, []
-    with progress:
-        for update in source(client, job.id):
-            job, epochs = update.job, update.epochs
-            if job.status != status:
-                status = job.status
-                progress.console.print(f"status: {render.status(status)}")
-            for epoch in epochs[printed:]:
-                progress.console.print(render.epoch_line(epoch, job.epochs))
-            printed = len(epochs)
-            done = max((e.epoch for e in epochs), default=0)
-            progress.update(task, completed=done, description=render.status(status))
+    try:
+        with progress:
+            for update in source(client, job.id):
+                job, epochs = update.job, update.epochs
+                if job.status != status:
+                    status = job.status
+                    progress.console.print(f"status: {render.status(status)}")
+                for epoch in epochs[printed:]:
+                    progress.console.print(render.epoch_line(epoch, job.epochs))
+                printed = len(epochs)
+                done = max((e.epoch for e in epochs), default=0)
+                progress.update(task, completed=done, description=render.status(status))
+    except KeyboardInterrupt:
+        errors.print(
+            f"stopped watching job {job.id}; it carries on on the server "
+            f"(descent history {job.id} to see it, descent cancel {job.id} to stop it)"
+        )
+        raise typer.Exit(130) from None
     console.print(render.job_summary(job, epochs))
     if job.model_id:
         console.print(f"predict with: descent predict {job.model_id} image.png")
