@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import Backend, Service, start_service, stop_service
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api_only(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
     home = tmp_path_factory.mktemp("descent-api")
     running = start_service(home, worker=False, **backend(home))
