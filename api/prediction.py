@@ -29,6 +29,7 @@ from serving.inputs import (
     ModelInput,
     Scale,
     array_to_batch,
+    batch_to_pixels,
     images_to_batch,
     instances_to_batch,
     read_npy,
@@ -85,8 +86,10 @@ async def answer(
     settings: Settings,
     top_k: int | None,
     scale: Scale | None,
+    include_input: bool = False,
 ) -> bytes:
-    """Read the body, pick its form from the media type, and answer it."""
+    """Read the body, pick its form from the media type, and answer it; with
+    ``include_input``, each answer also holds the pixels the model was given."""
     media_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
     if media_type not in (JSON, MULTIPART, NPY) and not media_type.endswith("+json"):
         raise UnsupportedMediaType(
@@ -99,11 +102,11 @@ async def answer(
     if media_type == MULTIPART:
         files = await read_files(request, body, limit)
         check_top_k(model.card, top_k)
-        return await run_in_threadpool(answer_images, model, files, top_k)
+        return await run_in_threadpool(answer_images, model, files, top_k, include_input)
     handler = answer_npy if media_type == NPY else answer_json
     if len(body) <= INLINE_BYTES and (media_type == NPY or b'"b64"' not in body):
-        return handler(model, body, limit, top_k, scale)
-    return await run_in_threadpool(handler, model, body, limit, top_k, scale)
+        return handler(model, body, limit, top_k, scale, include_input)
+    return await run_in_threadpool(handler, model, body, limit, top_k, scale, include_input)
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -136,7 +139,12 @@ def too_many_instances(count: int, limit: int) -> TooLarge:
 
 
 def answer_json(
-    model: ServedModel, body: bytes, limit: int, top_k: int | None, scale: Scale | None
+    model: ServedModel,
+    body: bytes,
+    limit: int,
+    top_k: int | None,
+    scale: Scale | None,
+    include_input: bool = False,
 ) -> bytes:
     try:
         payload = orjson.loads(body)
@@ -156,19 +164,24 @@ def answer_json(
     top_k = choose("top_k", request.top_k, top_k)
     check_top_k(model.card, top_k)
     scale = input_scale(model, choose("scale", request.scale, scale))
-    return render(model, instances_to_batch(request.instances, model.card.input, scale), top_k)
+    batch = instances_to_batch(request.instances, model.card.input, scale)
+    return render(model, batch, top_k, include_input)
 
 
 def answer_npy(
-    model: ServedModel, body: bytes, limit: int, top_k: int | None, scale: Scale | None
+    model: ServedModel,
+    body: bytes,
+    limit: int,
+    top_k: int | None,
+    scale: Scale | None,
+    include_input: bool = False,
 ) -> bytes:
     check_top_k(model.card, top_k)
     array = read_npy(body)
     if len(array) > limit:
         raise too_many_instances(len(array), limit)
-    return render(
-        model, array_to_batch(array, model.card.input.input_shape, input_scale(model, scale)), top_k
-    )
+    batch = array_to_batch(array, model.card.input.input_shape, input_scale(model, scale))
+    return render(model, batch, top_k, include_input)
 
 
 def input_scale(model: ServedModel, requested: Scale | None) -> Scale:
@@ -176,8 +189,10 @@ def input_scale(model: ServedModel, requested: Scale | None) -> Scale:
     return "raw" if model.card.scaling == "none" else requested or "pixels"
 
 
-def answer_images(model: ServedModel, files: list[bytes], top_k: int | None) -> bytes:
-    return render(model, images_to_batch(files, model.card.input), top_k)
+def answer_images(
+    model: ServedModel, files: list[bytes], top_k: int | None, include_input: bool = False
+) -> bytes:
+    return render(model, images_to_batch(files, model.card.input), top_k, include_input)
 
 
 async def read_files(request: Request, body: bytes, limit: int) -> list[bytes]:
@@ -213,8 +228,14 @@ def choose(name: str, in_body: Any, in_query: Any) -> Any:
     return in_body if in_body is not None else in_query
 
 
-def render(model: ServedModel, batch: Any, top_k: int | None) -> bytes:
+def render(model: ServedModel, batch: Any, top_k: int | None, include_input: bool = False) -> bytes:
     predictions = predict(model, batch, top_k)
+    if include_input:
+        # What the model was given, e.g. an image file after its conversion (the web page shows
+        # it): 0-255 pixels for an image model, the features as they are otherwise.
+        seen = batch_to_pixels(batch, model.card.input)
+        for prediction, pixels in zip(predictions, seen, strict=True):
+            prediction["input"] = pixels
     return orjson.dumps(
         {"model_id": model.card.id, "predictions": predictions},
         option=orjson.OPT_SERIALIZE_NUMPY,

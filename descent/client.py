@@ -13,14 +13,23 @@ with the server's problem details (what is wrong, and how to fix it).
 
 from __future__ import annotations
 
+import mimetypes
+import re
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from descent import sse
+
 DEFAULT_URL = "http://127.0.0.1:8000"
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
+# Image files go in requests of at most this many files and bytes, well inside the server's
+# default limits (DESCENT_MAX_INSTANCES_PER_REQUEST, DESCENT_MAX_REQUEST_BYTES).
+FILES_PER_REQUEST = 100
+BYTES_PER_REQUEST = 16 * 2**20
 
 
 class _Response(BaseModel):
@@ -207,6 +216,26 @@ class Client:
     def history(self, job_id: str) -> History:
         return History.model_validate(self._request("GET", f"/v1/jobs/{job_id}/history"))
 
+    def job_events(self, job_id: str, *, last_event_id: int | None = None) -> Iterator[sse.Event]:
+        """The job's events (``status``, ``epoch``, ``progress``) after ``last_event_id``, as
+        they happen. The stream ends after the job's final status; it is empty when the job
+        has ended and every event was sent already (a 204). A dropped connection raises an
+        ``ApiError`` with no status: resume with the last event's id."""
+        path = f"/v1/jobs/{job_id}/events"
+        headers = {"accept": "text/event-stream"}
+        if last_event_id is not None:
+            headers["last-event-id"] = str(last_event_id)
+        try:
+            with self._http.stream("GET", path, headers=headers) as response:
+                if response.status_code == 204:
+                    return
+                if response.is_error:
+                    response.read()
+                    raise ApiError.from_response(response)
+                yield from sse.parse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise self._unreachable("GET", path, exc) from exc
+
     def cancel_job(self, job_id: str) -> Job:
         return Job.model_validate(self._request("POST", f"/v1/jobs/{job_id}/cancel"))
 
@@ -226,21 +255,66 @@ class Client:
         return Model.model_validate(self._request("GET", f"/v1/models/{model_id}"))
 
     def predict(self, model_id: str, instances: list[Any]) -> list[Prediction]:
+        """Pixel rows (28×28 nested or 784 flat, 0-255) or ``{"b64": ...}`` images, as JSON."""
         body = self._request(
             "POST", f"/v1/models/{model_id}/predict", json={"instances": instances}
         )
         return [Prediction.model_validate(p) for p in body["predictions"]]
 
+    def predict_files(self, model_id: str, files: Sequence[tuple[str, bytes]]) -> list[Prediction]:
+        """Image files, ``(name, bytes)``, uploaded as they are: the server converts them (the
+        same conversion for every client), in as many requests as their number and size take.
+        A file the server refuses is named in the ``ApiError``."""
+        answers: list[Prediction] = []
+        for chunk in _chunks(files):
+            parts = [("file", (name, data, _media_type(name))) for name, data in chunk]
+            try:
+                body = self._request("POST", f"/v1/models/{model_id}/predict", files=parts)
+            except ApiError as error:
+                # The server numbers the files of one request ("file 2 of 3: ..."): name it.
+                found = re.match(r"file (\d+) of \d+: ", error.detail)
+                if not found or not 0 < int(found[1]) <= len(chunk):
+                    raise
+                name = chunk[int(found[1]) - 1][0]
+                detail = f"{name}: {error.detail[found.end() :]}"
+                raise ApiError(
+                    error.status, error.title, detail, fix=error.fix, errors=error.errors
+                ) from None
+            answers += [Prediction.model_validate(p) for p in body["predictions"]]
+        return answers
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
-            raise ApiError(
-                None,
-                "Cannot reach the server",
-                f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
-                fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
-            ) from exc
+            raise self._unreachable(method, path, exc) from exc
         if response.is_error:
             raise ApiError.from_response(response)
         return response.json()
+
+    def _unreachable(self, method: str, path: str, exc: httpx.TransportError) -> ApiError:
+        return ApiError(
+            None,
+            "Cannot reach the server",
+            f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
+            fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
+        )
+
+
+def _chunks(files: Sequence[tuple[str, bytes]]) -> list[Sequence[tuple[str, bytes]]]:
+    """The files, in order, grouped into requests of at most FILES/BYTES_PER_REQUEST (a file
+    larger than that goes alone, for the server to accept or refuse)."""
+    chunks, start, size = [], 0, 0
+    for index, (_, data) in enumerate(files):
+        full = index - start >= FILES_PER_REQUEST or size + len(data) > BYTES_PER_REQUEST
+        if index > start and full:
+            chunks.append(files[start:index])
+            start, size = index, 0
+        size += len(data)
+    if start < len(files):
+        chunks.append(files[start:])
+    return chunks
+
+
+def _media_type(name: str) -> str:
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

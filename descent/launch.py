@@ -75,12 +75,15 @@ class Service:
             time.sleep(0.2)
 
 
-def start_service(home: Path, *, worker: bool = True, **settings: str) -> Service:
-    """Start ``descent serve`` on a free port; ``settings`` are extra DESCENT_* variables.
+def start_service(
+    home: Path, *, worker: bool = True, port: int | None = None, **settings: str
+) -> Service:
+    """Start ``descent serve`` on a free port (or on ``port``, to restart a service where its
+    clients look for it); ``settings`` are extra DESCENT_* variables.
 
     With ``worker=False`` only the API runs (``--no-worker``): jobs stay queued."""
     home.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     log = home / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"

@@ -22,7 +22,15 @@ from serving.errors import InputError
 from serving.images import Background, PixelBudget, image_to_pixels
 from training.preprocessing import PIXEL_MAX, scale_pixels
 
-__all__ = ["InputError", "ModelInput", "Scale", "array_to_batch", "pixels_to_batch", "read_npy"]
+__all__ = [
+    "InputError",
+    "ModelInput",
+    "Scale",
+    "array_to_batch",
+    "batch_to_pixels",
+    "pixels_to_batch",
+    "read_npy",
+]
 
 # "raw": features of an uploaded data set, which training fed to the model as they were.
 Scale = Literal["pixels", "unit", "raw"]
@@ -154,6 +162,17 @@ def images_to_batch(files: list[bytes], model: ModelInput) -> np.ndarray:
         except InputError as exc:
             raise InputError(f"file {index + 1} of {len(files)}: {exc}", fix=exc.fix) from None
     return np.concatenate(parts)
+
+
+def batch_to_pixels(batch: np.ndarray, model: ModelInput) -> np.ndarray:
+    """A model's input batch back as what it was made from: 0-255 pixels (uint8, one channel
+    dropped: ``(N, 28, 28)``) for an image model, the features as they are otherwise."""
+    if not model.images:
+        return batch
+    pixels = np.rint(batch * PIXEL_MAX).astype(np.uint8)  # exact: scale_pixels divided by 255
+    if len(model.input_shape) == 3 and model.input_shape[2] == 1:
+        return pixels.reshape(len(pixels), *model.input_shape[:2])
+    return pixels
 
 
 def _takes_images(model: ModelInput) -> None:

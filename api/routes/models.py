@@ -113,10 +113,18 @@ async def predict(
         Scale | None,
         Query(description='Pixel arrays: "pixels" (0-255, default) or "unit" (0-1).'),
     ] = None,
+    include_input: Annotated[
+        bool,
+        Query(
+            description="Also answer, per instance, the input the model was given: for an image "
+            "file, its 0-255 pixels after conversion (what the web page shows)."
+        ),
+    ] = False,
 ) -> Response:
     """Answer for images sent as pixel arrays, base64 images, image files or an .npy array."""
     # The model is looked up here rather than through a dependency: on this hot path FastAPI's
     # dependency resolution costs ~8% of a single-image request.
     model = await load_served_model(model_id, request)
-    content = await prediction.answer(request, model, request.app.state.settings, top_k, scale)
+    settings = request.app.state.settings
+    content = await prediction.answer(request, model, settings, top_k, scale, include_input)
     return Response(content, media_type="application/json")

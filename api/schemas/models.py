@@ -74,6 +74,11 @@ class Prediction(BaseModel):
     value: float | list[float] | None = Field(
         default=None, description="A regression model's output, instead of the above."
     )
+    input: list[Any] | None = Field(
+        default=None,
+        description="With include_input: what the model was given, as 28×28 rows of 0-255 "
+        "pixels for an image model (an image file after its conversion).",
+    )
 
 
 class PredictResponse(BaseModel):

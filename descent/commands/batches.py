@@ -16,6 +16,7 @@ from descent.commands.common import (
     UrlOption,
     connect,
     console,
+    errors,
     load_document,
     number,
 )
@@ -75,24 +76,35 @@ def batch_status(
 
 
 def follow(client: Client, batch: Batch, metric: str | None) -> Batch:
-    """A live table of the batch's jobs; a line is printed whenever a job changes status."""
+    """A live table of the batch's jobs; a line is printed whenever a job changes status.
+    The batch is polled (it has no event stream of its own); Ctrl-C stops watching only."""
     statuses = {job.id: job.status for job in batch.jobs}
-    with Live(render.batch_table(batch), console=console, transient=True) as live:
-        for current in poll_batch(client, batch.id, metric=metric):
-            best = {row.job_id: row for row in current.leaderboard}
-            for job in current.jobs:
-                if statuses.get(job.id) == job.status:
-                    continue
-                statuses[job.id] = job.status
-                line = f"job {job.index} ({render.varied(job.varied) or job.name}): {job.status}"
-                if job.id in best:
-                    row = best[job.id]
-                    line += f", best {current.metric} {number(row.value)} at epoch {row.epoch}"
-                if job.error:
-                    line += f": {job.error}"
-                live.console.print(line)
-            live.update(render.batch_table(current))
-            batch = current
+    try:
+        with Live(render.batch_table(batch), console=console, transient=True) as live:
+            for current in poll_batch(client, batch.id, metric=metric):
+                best = {row.job_id: row for row in current.leaderboard}
+                for job in current.jobs:
+                    if statuses.get(job.id) == job.status:
+                        continue
+                    statuses[job.id] = job.status
+                    line = (
+                        f"job {job.index} ({render.varied(job.varied) or job.name}): {job.status}"
+                    )
+                    if job.id in best:
+                        row = best[job.id]
+                        line += f", best {current.metric} {number(row.value)} at epoch {row.epoch}"
+                    if job.error:
+                        line += f": {job.error}"
+                    live.console.print(line)
+                live.update(render.batch_table(current))
+                batch = current
+    except KeyboardInterrupt:
+        errors.print(
+            f"stopped watching batch {batch.id}; its jobs carry on on the server (descent "
+            f"batch-status {batch.id} --watch to follow again, descent cancel --batch "
+            f"{batch.id} to stop them)"
+        )
+        raise typer.Exit(130) from None
     return batch
 
 

@@ -17,11 +17,12 @@ from descent.commands.common import (
     UrlOption,
     connect,
     console,
+    errors,
     fail,
     load_document,
     number,
 )
-from descent.watch import JobSource, poll_job
+from descent.watch import JobSource, stream_job
 
 WatchOption = Annotated[
     bool, typer.Option("--watch", "-w", help="Follow it live until it ends, then summarise.")
@@ -47,25 +48,33 @@ def submit(
         raise typer.Exit(1)
 
 
-def follow(client: Client, job: Job, source: JobSource = poll_job) -> Job:
-    """Print each epoch as it is recorded under a live bar of epochs done; return the end."""
+def follow(client: Client, job: Job, source: JobSource = stream_job) -> Job:
+    """Print each epoch as it is recorded under a live bar of epochs done; return the end.
+    Ctrl-C stops watching; the job carries on."""
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("epochs"), TimeElapsedColumn(), console=console, transient=True,
     )  # fmt: skip
     task = progress.add_task(job.status, total=job.epochs)
     status, printed, epochs = job.status, 0, []
-    with progress:
-        for update in source(client, job.id):
-            job, epochs = update.job, update.epochs
-            if job.status != status:
-                status = job.status
-                progress.console.print(f"status: {render.status(status)}")
-            for epoch in epochs[printed:]:
-                progress.console.print(render.epoch_line(epoch, job.epochs))
-            printed = len(epochs)
-            done = max((e.epoch for e in epochs), default=0)
-            progress.update(task, completed=done, description=render.status(status))
+    try:
+        with progress:
+            for update in source(client, job.id):
+                job, epochs = update.job, update.epochs
+                if job.status != status:
+                    status = job.status
+                    progress.console.print(f"status: {render.status(status)}")
+                for epoch in epochs[printed:]:
+                    progress.console.print(render.epoch_line(epoch, job.epochs))
+                printed = len(epochs)
+                done = max((e.epoch for e in epochs), default=0)
+                progress.update(task, completed=done, description=render.status(status))
+    except KeyboardInterrupt:
+        errors.print(
+            f"stopped watching job {job.id}; it carries on on the server "
+            f"(descent history {job.id} to see it, descent cancel {job.id} to stop it)"
+        )
+        raise typer.Exit(130) from None
     console.print(render.job_summary(job, epochs))
     if job.model_id:
         console.print(f"predict with: descent predict {job.model_id} image.png")
@@ -123,21 +132,23 @@ def cancel(
 
 def predict(
     model_id: Annotated[str, typer.Argument(metavar="MODEL", help="The model's id.")],
-    images: Annotated[list[Path], typer.Argument(help="Image files (PNG, JPEG, ...).")],
+    images: Annotated[
+        list[Path], typer.Argument(metavar="FILE...", help="Image files (PNG, JPEG, GIF, ...).")
+    ],
     url: UrlOption = DEFAULT,
     api_key: ApiKeyOption = None,
 ) -> None:
-    """Classify image files: each is made grayscale at the model's size (inverted if light)."""
-    from descent.images import ImageError, to_pixels
-
+    """Classify image files. They are sent as they are; the server converts each one (grayscale,
+    28×28, framed and inverted like MNIST where the model needs it), as for every upload."""
+    files = []
+    for path in images:
+        try:
+            files.append((str(path), path.read_bytes()))
+        except OSError as exc:
+            fail(f"cannot read {path}: {exc.strerror or exc}")
     with connect(url, api_key) as client:
         model = client.get_model(model_id)
-        size = (model.input_shape[0], model.input_shape[1])
-        try:
-            instances = [to_pixels(path, size) for path in images]
-        except ImageError as exc:
-            fail(str(exc))
-        predictions = client.predict(model_id, instances)
+        predictions = client.predict_files(model_id, files)
     table = Table(title=f"model {model_id} ({model.dataset})", title_justify="left")
     for column in ("image", "label", "probability", "runner-up"):
         table.add_column(column)

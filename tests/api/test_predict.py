@@ -6,28 +6,33 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from descent.settings import PROJECT_ROOT, get_settings
+from descent.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_scope
 from services import jobs, models
 from services.artifacts import get_store
+from serving.images import image_to_pixels
 from tests.api.conftest import MNIST_SPEC
 from tests.serving.onnx_models import classifier
-from tests.serving.pictures import bomb_png
+from tests.serving.pictures import bomb_png, drawn_on_paper
 
 with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
     IMAGES = data["x_test"][:3]  # white digits on black: image files are taken as they are
 
 
-def register_model(client: TestClient, tmp_path: Path) -> str:
-    """A succeeded job whose model is a small ONNX classifier (no worker, no TensorFlow)."""
+def register_model(
+    client: TestClient | httpx.Client, tmp_path: Path, settings: Settings | None = None
+) -> str:
+    """A succeeded job whose model is a small ONNX classifier (no worker, no TensorFlow), on
+    the API ``client`` talks to, whose settings are ``settings`` (default: this process's)."""
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    settings = get_settings()
+    settings = settings or get_settings()
     store = get_store(settings)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
@@ -114,6 +119,25 @@ def test_top_k_can_be_asked_in_the_body_or_the_query(client: TestClient, model_i
     first = in_body["predictions"][0]
     assert len(first["top_k"]) == 3 and first["top_k"][0]["label"] == first["label"]
     assert "probabilities" not in first
+
+
+def test_include_input_shows_what_the_model_was_given(client: TestClient, model_id: str):
+    """A photo of a digit drawn on paper comes back as the server converted it (inverted and
+    framed like MNIST), and asking with those pixels gives the same answer; rows come back as
+    sent, and without the option no answer holds its input."""
+    paper = io.BytesIO()
+    Image.fromarray(drawn_on_paper(IMAGES[0])).save(paper, format="PNG")
+    upload = {"files": [("file", ("paper.png", paper.getvalue(), "image/png"))]}
+    [answer] = post(client, model_id, "?include_input=true", **upload).json()["predictions"]
+    converted = image_to_pixels(paper.getvalue(), (28, 28, 1), "dark", 10**8)
+    assert answer["input"] == converted.tolist()
+    [again] = post(client, model_id, json={"instances": [answer["input"]]}).json()["predictions"]
+    np.testing.assert_allclose(again["probabilities"], answer["probabilities"], atol=1e-6)
+
+    rows = post(client, model_id, "?include_input=true", json={"instances": IMAGES.tolist()})
+    assert [p["input"] for p in rows.json()["predictions"]] == IMAGES.tolist()
+    plain = post(client, model_id, **upload).json()["predictions"][0]
+    assert "input" not in plain
 
 
 def test_models_are_listed_with_their_job_dataset_task_and_metrics(

@@ -40,9 +40,12 @@ export async function problemOf(response) {
   }
 }
 
+/** A JSON call; ``body`` is sent as JSON, or as it is when it is FormData (files). */
 export async function api(path, { method = "GET", body } = {}) {
   const options = { method, headers: { accept: "application/json" } };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    options.body = body; // fetch writes the multipart content-type, boundary included
+  } else if (body !== undefined) {
     options.headers["content-type"] = "application/json";
     options.body = JSON.stringify(body);
   }

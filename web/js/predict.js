@@ -1,22 +1,34 @@
-// Draw a digit (or upload an image), turn it into the 28×28 grey image the model was trained
-// on, and show the model's answer with every class's probability.
+// Draw a digit (or upload an image) and show the model's answer with every class's probability.
+// The image is sent as it is and the drawing as a PNG: the server converts either into what the
+// model was trained on (serving/images.py, the one conversion every client gets) and answers
+// with that 28×28 input too, which is shown as what the model saw.
 
 import { api, el, jobLabel, percent, query } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
-const SIZE = 28;
 const pad = $("pad");
-const ink = pad.getContext("2d", { willReadFrequently: true });
+const ink = pad.getContext("2d");
 const models = new Map();
 let drawing = null;
+let drawn = false; // something was drawn on the pad since it was cleared
+let uploaded = null; // the uploaded file the pad shows, which is what a prediction sends
+let asked = 0; // the latest question: an answer to an earlier one is dropped
 
-function clear() {
+/** A black pad and no answer. */
+function blank() {
   ink.fillStyle = "#000";
   ink.fillRect(0, 0, pad.width, pad.height);
-  $("seen").getContext("2d").clearRect(0, 0, SIZE, SIZE);
+  $("seen").getContext("2d").clearRect(0, 0, $("seen").width, $("seen").height);
   $("answer").textContent = "—";
   $("answer-note").textContent = "";
   $("bars").replaceChildren();
+  drawn = false;
+  uploaded = null;
+}
+
+function clear() {
+  blank();
+  $("upload").value = ""; // so that choosing the same file again asks again
 }
 
 function point(event) {
@@ -28,8 +40,10 @@ function point(event) {
 }
 
 pad.addEventListener("pointerdown", (event) => {
+  if (uploaded) clear(); // drawing starts afresh rather than on top of a photo
   pad.setPointerCapture(event.pointerId);
   drawing = point(event);
+  drawn = true;
   ink.fillStyle = "#fff";
   ink.beginPath();
   ink.arc(drawing[0], drawing[1], 11, 0, 2 * Math.PI);
@@ -56,86 +70,12 @@ for (const end of ["pointerup", "pointercancel"]) {
   });
 }
 
-/** The pad as grey levels 0-255, white ink on black, inverted if asked. */
-function grey() {
-  const { data } = ink.getImageData(0, 0, pad.width, pad.height);
-  const out = new Float32Array(pad.width * pad.height);
-  const invert = $("invert").checked;
-  for (let i = 0; i < out.length; i++) {
-    const level = 0.299 * data[4 * i] + 0.587 * data[4 * i + 1] + 0.114 * data[4 * i + 2];
-    out[i] = invert ? 255 - level : level;
-  }
-  return out;
-}
-
-function toCanvas(levels, width, height) {
-  const canvas = el("canvas", { width, height });
-  const image = new ImageData(width, height);
-  levels.forEach((v, i) => {
-    image.data.set([v, v, v, 255], 4 * i);
-  });
-  canvas.getContext("2d").putImageData(image, 0, 0);
-  return canvas;
-}
-
-/** MNIST's recipe: fit the strokes' box into 20×20, then move their centre of mass to the middle. */
-function centred(levels) {
-  const w = pad.width;
-  let [left, top, right, bottom] = [w, w, -1, -1];
-  levels.forEach((v, i) => {
-    if (v < 32) return;
-    const [x, y] = [i % w, Math.floor(i / w)];
-    [left, top, right, bottom] = [
-      Math.min(left, x),
-      Math.min(top, y),
-      Math.max(right, x),
-      Math.max(bottom, y),
-    ];
-  });
-  if (right < 0) return null;
-  const [bw, bh] = [right - left + 1, bottom - top + 1];
-  const scale = 20 / Math.max(bw, bh);
-  const [sw, sh] = [Math.max(1, Math.round(bw * scale)), Math.max(1, Math.round(bh * scale))];
-  const small = el("canvas", { width: SIZE, height: SIZE });
-  const context = small.getContext("2d", { willReadFrequently: true });
-  context.fillStyle = "#000";
-  context.fillRect(0, 0, SIZE, SIZE);
-  context.imageSmoothingQuality = "high";
-  context.drawImage(
-    toCanvas(levels, w, pad.height),
-    left,
-    top,
-    bw,
-    bh,
-    (SIZE - sw) / 2,
-    (SIZE - sh) / 2,
-    sw,
-    sh,
-  );
-  const { data } = context.getImageData(0, 0, SIZE, SIZE);
-  const boxed = Array.from({ length: SIZE * SIZE }, (_, i) => data[4 * i]);
-  let [mass, mx, my] = [0, 0, 0];
-  boxed.forEach((v, i) => {
-    mass += v;
-    mx += v * (i % SIZE);
-    my += v * Math.floor(i / SIZE);
-  });
-  const [dx, dy] = [Math.round((SIZE - 1) / 2 - mx / mass), Math.round((SIZE - 1) / 2 - my / mass)];
-  const out = new Array(SIZE * SIZE).fill(0);
-  boxed.forEach((v, i) => {
-    const [x, y] = [(i % SIZE) + dx, Math.floor(i / SIZE) + dy];
-    if (x >= 0 && x < SIZE && y >= 0 && y < SIZE) out[y * SIZE + x] = v;
-  });
-  return out;
-}
-
-function resized(levels) {
-  const small = el("canvas", { width: SIZE, height: SIZE });
-  const context = small.getContext("2d", { willReadFrequently: true });
-  context.imageSmoothingQuality = "high";
-  context.drawImage(toCanvas(levels, pad.width, pad.height), 0, 0, SIZE, SIZE);
-  const { data } = context.getImageData(0, 0, SIZE, SIZE);
-  return Array.from({ length: SIZE * SIZE }, (_, i) => data[4 * i]);
+/** What to send: the uploaded file, or the pad as a PNG (white strokes on black). */
+async function picture() {
+  if (uploaded) return [uploaded, uploaded.name];
+  if (!drawn) return null;
+  const png = await new Promise((resolve) => pad.toBlob(resolve, "image/png"));
+  return [png, "drawing.png"];
 }
 
 async function predict() {
@@ -144,32 +84,39 @@ async function predict() {
     $("answer-note").textContent = "There is no model to ask yet: train one on the Train page first.";
     return;
   }
-  const levels = grey();
-  const pixels = $("centre").checked ? centred(levels) : resized(levels);
-  if (!pixels) {
+  const question = ++asked;
+  const file = await picture();
+  if (!file) {
     $("answer-note").textContent = "The pad is empty: draw something first.";
     return;
   }
-  const rounded = pixels.map((v) => Math.max(0, Math.min(255, Math.round(v))));
-  $("seen")
-    .getContext("2d")
-    .putImageData(
-      new ImageData(new Uint8ClampedArray(rounded.flatMap((v) => [v, v, v, 255])), SIZE, SIZE),
-      0,
-      0,
-    );
-  const instance = Array.from({ length: SIZE }, (_, row) => rounded.slice(row * SIZE, (row + 1) * SIZE));
+  const form = new FormData();
+  form.append("file", ...file);
   $("answer-note").textContent = "Asking…";
   try {
-    const answer = await api(`v1/models/${encodeURIComponent(modelId)}/predict`, {
+    const answer = await api(`v1/models/${encodeURIComponent(modelId)}/predict?include_input=true`, {
       method: "POST",
-      body: { instances: [instance] },
+      body: form,
     });
-    show(answer.predictions[0], models.get(modelId));
+    if (question !== asked) return;
+    const [prediction] = answer.predictions;
+    seen(prediction.input);
+    show(prediction, models.get(modelId));
   } catch (error) {
+    if (question !== asked) return;
     $("answer").textContent = "—";
     $("answer-note").textContent = error.message;
   }
+}
+
+/** The input the server gave the model: rows of grey levels 0-255. */
+function seen(rows) {
+  const [height, width] = [rows.length, rows[0].length];
+  const canvas = $("seen");
+  [canvas.width, canvas.height] = [width, height];
+  const image = new ImageData(width, height);
+  rows.flat().forEach((v, i) => image.data.set([v, v, v, 255], 4 * i));
+  canvas.getContext("2d").putImageData(image, 0, 0);
 }
 
 function show(prediction, model) {
@@ -228,12 +175,17 @@ $("predict").addEventListener("click", predict);
 $("upload").addEventListener("change", async () => {
   const file = $("upload").files[0];
   if (!file) return;
-  const bitmap = await createImageBitmap(file);
-  const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
-  const [w, h] = [bitmap.width * scale, bitmap.height * scale];
-  clear();
-  ink.drawImage(bitmap, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
-  $("centre").checked = false; // a photo is shrunk whole, as the data set's images were
+  blank();
+  uploaded = file;
+  try {
+    // Shown on the pad for the eye only: the file itself is what is sent.
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
+    const [w, h] = [bitmap.width * scale, bitmap.height * scale];
+    ink.drawImage(bitmap, (pad.width - w) / 2, (pad.height - h) / 2, w, h);
+  } catch {
+    // not an image the browser can show: the server's answer says what is wrong with it
+  }
   predict();
 });
 

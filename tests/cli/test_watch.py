@@ -1,0 +1,139 @@
+"""``descent submit --watch`` follows the job's event stream: each epoch is printed once as it
+is recorded, across a restart of the API, and Ctrl-C stops the watching, not the job.
+
+No worker runs: the test records the job's progress with the service calls a worker makes."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from descent.settings import PROJECT_ROOT
+from models.db import session_scope
+from services import epochs, jobs
+from tests.api.conftest import MNIST_SPEC
+from tests.conftest import Backend, Service, free_port, start_service, stop_service
+
+pytestmark = pytest.mark.integration
+
+EPOCHS = 3
+LINE_SECONDS = 60
+
+
+class Watch:
+    """``descent submit SPEC --watch`` in a subprocess, its output read line by line."""
+
+    def __init__(self, service: Service, spec: Path) -> None:
+        env = {**os.environ, "DESCENT_URL": service.url, "PYTHONUNBUFFERED": "1"}
+        env["COLUMNS"] = "200"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "descent.cli", "submit", str(spec), "--watch"],
+            cwd=PROJECT_ROOT, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, start: str) -> str:
+        """The next line that starts with ``start`` (the lines before it are kept too)."""
+        deadline = time.monotonic() + LINE_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            line = self._queue.get(timeout=left)
+            if line is None:
+                break
+            self.lines.append(line)
+            if line.startswith(start):
+                return line
+        raise AssertionError(f"no line starting {start!r}; the output was:\n" + self.output)
+
+    def finish(self) -> int:
+        rc = self.process.wait(LINE_SECONDS)
+        while (line := self._queue.get(timeout=LINE_SECONDS)) is not None:
+            self.lines.append(line)
+        return rc
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def job_id(self) -> str:
+        return self.wait_for("submitted job ").split()[2]
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps({**MNIST_SPEC, "epochs": EPOCHS}))
+    return path
+
+
+def as_worker(service: Service, action, *args, **kwargs):
+    with session_scope(service.settings.resolved_database_url) as session:
+        return action(session, *args, **kwargs)
+
+
+def record_epoch(service: Service, job_id: str, epoch: int) -> None:
+    loss = 2.0 / (epoch + 1)
+    logs = {"loss": loss, "accuracy": 0.3 * epoch, "val_loss": loss + 0.1, "val_accuracy": 0.25}
+    as_worker(service, epochs.record, job_id, epoch, 1.0, logs)
+
+
+def test_each_epoch_is_printed_once_as_it_comes_across_an_api_restart(
+    tmp_path: Path, spec: Path, backend: Backend
+):
+    home, port = tmp_path / "home", free_port()
+    service = start_service(home, worker=False, port=port, **backend(home))
+    try:
+        watch = Watch(service, spec)
+        job_id = watch.job_id()
+        as_worker(service, jobs.claim, job_id)
+        watch.wait_for("status: running")
+        for epoch in (0, 1):
+            record_epoch(service, job_id, epoch)
+            watch.wait_for(f"epoch {epoch}/{EPOCHS}")
+
+        stop_service(service)  # the stream drops; the watch tries again until it answers
+        record_epoch(service, job_id, 2)  # recorded while no API runs
+        service = start_service(home, worker=False, port=port, **backend(home))
+        watch.wait_for(f"epoch 2/{EPOCHS}")
+        record_epoch(service, job_id, 3)
+        as_worker(service, jobs.succeed, job_id, {"loss": 0.5, "val_loss": 0.6})
+        assert watch.finish() == 0, watch.output
+    finally:
+        stop_service(service)
+
+    lines = watch.lines
+    epoch_lines = [i for i, line in enumerate(lines) if line.startswith("epoch ")]
+    printed = [lines[i].split()[1] for i in epoch_lines]
+    assert printed == [f"{epoch}/{EPOCHS}" for epoch in range(EPOCHS + 1)], watch.output
+    assert lines.count("status: running") == 1 and lines.count("status: succeeded") == 1
+    assert lines.index("status: succeeded") > epoch_lines[-1]
+    assert "final val_loss" in watch.output and "0.6000" in watch.output
+
+
+def test_ctrl_c_stops_the_watching_and_the_job_carries_on(api_only: Service, spec: Path):
+    watch = Watch(api_only, spec)
+    job_id = watch.job_id()
+    time.sleep(2)  # the watch is reading the event stream by now
+    watch.process.send_signal(signal.SIGINT)
+    assert watch.finish() == 130, watch.output
+    assert f"stopped watching job {job_id}; it carries on" in watch.output
+    assert f"descent cancel {job_id}" in watch.output
+    assert "Traceback" not in watch.output
+    assert api_only.client.get(f"/v1/jobs/{job_id}").json()["status"] == "queued"
