@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from descent import commands, keys
+from descent.commands import datasets
 from descent.settings import PROJECT_ROOT, Settings, get_settings
 
 app = typer.Typer(
@@ -145,6 +146,7 @@ def migrate() -> None:
 
 
 app.add_typer(keys.app, name="keys")
+app.add_typer(datasets.app, name="datasets")  # list, show, upload and delete data sets
 commands.register(app)  # the client side: submit, batch, jobs, history, predict, cancel
 
 if __name__ == "__main__":

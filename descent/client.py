@@ -14,10 +14,13 @@ with the server's problem details (what is wrong, and how to fix it).
 from __future__ import annotations
 
 import mimetypes
+import os
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
@@ -141,6 +144,27 @@ class Model(_Response):
     dataset: str
     class_names: list[str]
     input_shape: list[int]
+
+
+class Dataset(_Response):
+    name: str
+    title: str = ""
+    input_shape: list[int] = Field(default_factory=list)
+    num_classes: int = 0
+    class_names: list[str] = Field(default_factory=list)
+    train_size: int = 0
+    test_size: int = 0
+    source: str = ""
+    id: str | None = None
+    builtin: bool = True
+    task: str = "classification"
+    target_size: int = 0
+    feature_names: list[str] | None = None
+    created_at: datetime | None = None
+
+    @property
+    def rows(self) -> int:
+        return self.train_size + self.test_size
 
 
 class Prediction(_Response):
@@ -283,6 +307,55 @@ class Client:
             answers += [Prediction.model_validate(p) for p in body["predictions"]]
         return answers
 
+    # data sets
+    def list_datasets(self) -> list[Dataset]:
+        """The built-in data sets, then the uploaded ones this key owns."""
+        return [Dataset.model_validate(d) for d in self._request("GET", "/v1/datasets")]
+
+    def get_dataset(self, name_or_id: str) -> Dataset:
+        return Dataset.model_validate(self._request("GET", _dataset_path(name_or_id)))
+
+    def upload_dataset(
+        self,
+        name: str,
+        task: str,
+        *,
+        csv: str | os.PathLike[str] | bytes | None = None,
+        target: str | None = None,
+        x: list[Any] | None = None,
+        y: list[Any] | None = None,
+        class_names: list[str] | None = None,
+    ) -> Dataset:
+        """Upload a data set: a CSV file with a header row (``csv``, its path or its bytes;
+        ``target`` names the label column, default the last), or the rows ``x`` and their
+        labels ``y`` as JSON (``class_names`` name the class indices of a classification's y).
+        ``task`` is ``"classification"`` or ``"regression"``."""
+        if (csv is None) == (x is None and y is None):
+            raise ValueError("upload_dataset takes either csv or x and y, not both or neither")
+        if csv is None:
+            if x is None or y is None:
+                raise ValueError("upload_dataset needs both x and y")
+            if target is not None:
+                raise ValueError("target names a CSV column; with x and y, y holds the labels")
+            body: dict[str, Any] = {"name": name, "task": task, "x": x, "y": y}
+            if class_names is not None:
+                body["class_names"] = class_names
+            found = self._request("POST", "/v1/datasets", json=body)
+        else:
+            if isinstance(csv, bytes):
+                filename, content = f"{name}.csv", csv
+            else:
+                filename, content = Path(csv).name, Path(csv).read_bytes()
+            form = {"name": name, "task": task} | ({"target": target} if target else {})
+            file = {"file": (filename, content, "text/csv")}
+            found = self._request("POST", "/v1/datasets", data=form, files=file)
+        return Dataset.model_validate(found)
+
+    def delete_dataset(self, name_or_id: str) -> None:
+        """Delete an uploaded data set; a 409 ``ApiError`` names the unfinished jobs using it
+        in ``errors`` (``job_id``, ``status``)."""
+        self._request("DELETE", _dataset_path(name_or_id))
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
@@ -290,7 +363,7 @@ class Client:
             raise self._unreachable(method, path, exc) from exc
         if response.is_error:
             raise ApiError.from_response(response)
-        return response.json()
+        return response.json() if response.content else None
 
     def _unreachable(self, method: str, path: str, exc: httpx.TransportError) -> ApiError:
         return ApiError(
@@ -299,6 +372,11 @@ class Client:
             f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
             fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
         )
+
+
+def _dataset_path(name_or_id: str) -> str:
+    # A name is the user's own text: quoted, it stays one path segment whatever it holds.
+    return f"/v1/datasets/{quote(name_or_id, safe='')}"
 
 
 def _chunks(files: Sequence[tuple[str, bytes]]) -> list[Sequence[tuple[str, bytes]]]:

@@ -47,6 +47,9 @@ def print_api_error(error: ApiError) -> None:
     status = f" ({error.status})" if error.status else ""
     errors.print(f"[bold red]error{status}[/]: {error.title}: {error.detail}")
     for item in error.errors:
+        if "job_id" in item:  # a job that stands in the way, e.g. of deleting its data set
+            errors.print(f"  job {item['job_id']}: {item.get('status', '')}")
+            continue
         where = f"item {item['item']} " if "item" in item else ""
         label = f"({item['name']}) " if item.get("name") else ""
         errors.print(f"  {where}{label}{item.get('field', '')}: {item.get('message', '')}")

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from descent.client import Batch, Epoch, Job
+from descent.client import Batch, Dataset, Epoch, Job
 from descent.commands.common import number
 
 STATUS_STYLE = {
@@ -126,4 +126,60 @@ def leaderboard_table(batch: Batch) -> Table:
             str(row.rank), row.job_id[:8], varied(row.varied) or row.name or "—",
             number(row.value), str(row.epoch), status(row.status),
         )  # fmt: skip
+    return table
+
+
+def shape(dims: list[int]) -> str:
+    return "×".join(map(str, dims)) or "—"
+
+
+def dataset_output(dataset: Dataset) -> str:
+    """What a model trained on it predicts: its classes, or its target's numbers."""
+    if dataset.task == "regression":
+        return f"{dataset.target_size} target value{'s' if dataset.target_size != 1 else ''}"
+    return f"{dataset.num_classes} classes"
+
+
+def dataset_rows(dataset: Dataset) -> str:
+    test = f" + {dataset.test_size:,} test" if dataset.test_size else ""
+    return f"{dataset.train_size:,}{test}"
+
+
+def datasets_table(datasets: list[Dataset]) -> Table:
+    table = Table(title=f"{len(datasets)} data sets", title_justify="left")
+    table.add_column("name", overflow="fold", min_width=8)
+    for column in ("source", "task", "shape", "classes / target"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("rows", justify="right", no_wrap=True)
+    for dataset in datasets:
+        table.add_row(
+            dataset.name, "built-in" if dataset.builtin else "upload", dataset.task,
+            shape(dataset.input_shape), dataset_output(dataset), dataset_rows(dataset),
+        )  # fmt: skip
+    return table
+
+
+def dataset_summary(dataset: Dataset) -> Table:
+    table = Table(title=f"data set {dataset.name}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    if dataset.id:
+        table.add_row("id", dataset.id)
+    table.add_row("title", dataset.title or "—")
+    if dataset.builtin:  # an upload's source says only "upload"; a built-in one's, its origin
+        table.add_row("source", f"built-in: {dataset.source}" if dataset.source else "built-in")
+    else:
+        table.add_row("source", "upload")
+    table.add_row("task", dataset.task)
+    table.add_row("input shape", shape(dataset.input_shape))
+    if dataset.feature_names:
+        table.add_row("features", ", ".join(dataset.feature_names))
+    if dataset.task == "regression":
+        table.add_row("target", f"{dataset.target_size} number(s) per row")
+    else:
+        names = ", ".join(dataset.class_names)
+        table.add_row("classes", f"{dataset.num_classes}: {names}" if names else "—")
+    table.add_row("rows", dataset_rows(dataset))
+    if dataset.created_at:
+        table.add_row("uploaded", dataset.created_at.strftime("%Y-%m-%d %H:%M %Z").strip())
     return table
