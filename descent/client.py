@@ -39,6 +39,11 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Transition(_Response):
+    status: str
+    at: datetime
+
+
 class Job(_Response):
     id: str
     name: str | None = None
@@ -51,6 +56,7 @@ class Job(_Response):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    transitions: list[Transition] = Field(default_factory=list)  # every status it has had
 
     @property
     def finished(self) -> bool:
