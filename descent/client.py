@@ -16,6 +16,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
+from collections import deque
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,11 @@ class _Response(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Transition(_Response):
+    status: str
+    at: datetime
+
+
 class Job(_Response):
     id: str
     name: str | None = None
@@ -51,6 +57,7 @@ class Job(_Response):
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    transitions: list[Transition] = Field(default_factory=list)  # every status it has had
 
     @property
     def finished(self) -> bool:
@@ -288,24 +295,44 @@ class Client:
     def predict_files(self, model_id: str, files: Sequence[tuple[str, bytes]]) -> list[Prediction]:
         """Image files, ``(name, bytes)``, uploaded as they are: the server converts them (the
         same conversion for every client), in as many requests as their number and size take.
-        A file the server refuses is named in the ``ApiError``."""
+        A request the server finds too large (a 413: too many pixels in all, say, which the
+        file sizes do not tell) is sent again in halves, and later requests hold no more files
+        than the half that passed. A file the server refuses is named in the ``ApiError``."""
         answers: list[Prediction] = []
-        for chunk in _chunks(files):
-            parts = [("file", (name, data, _media_type(name))) for name, data in chunk]
+        pending = deque(_chunks(files))
+        most = FILES_PER_REQUEST
+        while pending:
+            chunk = pending.popleft()
+            if len(chunk) > most:
+                chunk, rest = chunk[:most], chunk[most:]
+                pending.appendleft(rest)
             try:
-                body = self._request("POST", f"/v1/models/{model_id}/predict", files=parts)
+                answers += self._predict_chunk(model_id, chunk)
             except ApiError as error:
-                # The server numbers the files of one request ("file 2 of 3: ..."): name it.
-                found = re.match(r"file (\d+) of \d+: ", error.detail)
-                if not found or not 0 < int(found[1]) <= len(chunk):
+                if error.status != 413 or len(chunk) == 1:
                     raise
-                name = chunk[int(found[1]) - 1][0]
-                detail = f"{name}: {error.detail[found.end() :]}"
-                raise ApiError(
-                    error.status, error.title, detail, fix=error.fix, errors=error.errors
-                ) from None
-            answers += [Prediction.model_validate(p) for p in body["predictions"]]
+                most = (len(chunk) + 1) // 2
+                pending.extendleft([chunk[most:], chunk[:most]])  # in order: first half first
         return answers
+
+    def _predict_chunk(self, model_id: str, chunk: Sequence[tuple[str, bytes]]) -> list[Prediction]:
+        parts = [("file", (name, data, _media_type(name))) for name, data in chunk]
+        try:
+            body = self._request("POST", f"/v1/models/{model_id}/predict", files=parts)
+        except ApiError as error:
+            # The server numbers the files of one request ("file 2 of 3: ..."): name it. A
+            # lone file that is too large is named too (the server's 413 says "the request").
+            found = re.match(r"file (\d+) of \d+: ", error.detail)
+            if found and 0 < int(found[1]) <= len(chunk):
+                name, detail = chunk[int(found[1]) - 1][0], error.detail[found.end() :]
+            elif error.status == 413 and len(chunk) == 1:
+                name, detail = chunk[0][0], error.detail
+            else:
+                raise
+            raise ApiError(
+                error.status, error.title, f"{name}: {detail}", fix=error.fix, errors=error.errors
+            ) from None
+        return [Prediction.model_validate(p) for p in body["predictions"]]
 
     # data sets
     def list_datasets(self) -> list[Dataset]:

@@ -4,6 +4,11 @@ A job is followed through its event stream (``GET /v1/jobs/{id}/events``): each 
 and each finished epoch arrives as the worker records it. A dropped connection (a restarted
 API, a proxy timing out) is resumed with the last event's id, so nothing is missed or told
 twice. A batch has no event stream of its own, so :func:`poll_batch` polls it.
+
+A job whose worker died is resumed from its last checkpoint by another worker, which trains
+the epochs after it again: the stream then holds a second ``epoch`` event for each of them.
+The later one replaces the earlier (as the job's history does), and the update says it is a
+re-run; the last update's epochs are the job's history itself.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ GIVE_UP_SECONDS = 60.0  # a server unreachable this long ends the watch
 @dataclass(frozen=True)
 class JobUpdate:
     job: Job
-    epochs: list[Epoch]  # every epoch recorded so far, epoch 0 first
+    epochs: list[Epoch]  # the epochs that stand so far, one per number, epoch 0 first
+    recorded: Epoch | None = None  # the epoch whose recording this update tells, if one
+    rerun: bool = False  # ``recorded`` was recorded before: the job resumed from a checkpoint
 
 
 JobSource = Callable[[Client, str], Iterator[JobUpdate]]
@@ -36,9 +43,16 @@ def stream_job(
     give_up: float = GIVE_UP_SECONDS,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[JobUpdate]:
-    """Yield when the job's status changes or it records an epoch; the last update is the
-    job as it ended (read once more, with its final metrics and model)."""
-    job, epochs = client.get_job(job_id), []
+    """Yield the job as it is now, then whenever its status changes or it records an epoch;
+    the last update is the job as it ended (read once more, with its final metrics, model and
+    history)."""
+    job = client.get_job(job_id)
+    yield JobUpdate(job, [])
+    # The stream starts with the job's whole log. Its status events, one per transition, up to
+    # now are what ``job`` says already: they are not news, and would take the status back.
+    told = len(job.transitions)
+    epochs: dict[int, Epoch] = {}
+    ever: set[int] = set()  # the epoch numbers recorded, by any of the job's attempts
     last_id: int | None = None
     failing_since: float | None = None
     while not job.finished:
@@ -47,13 +61,26 @@ def stream_job(
             for event in client.job_events(job_id, last_event_id=last_id):
                 heard, failing_since = True, None
                 last_id = event.id if event.id is not None else last_id
-                if event.kind == "status" and event.data["status"] != job.status:
+                if event.kind == "status":
+                    if told:
+                        told -= 1
+                        continue
+                    if event.data["status"] == job.status:
+                        continue
                     job = job.model_copy(update={"status": event.data["status"]})
+                    yield JobUpdate(job, _in_order(epochs))
                 elif event.kind == "epoch":
-                    epochs.append(Epoch.model_validate(event.data))
-                else:
-                    continue  # batch progress, or the status the job was in already
-                yield JobUpdate(job, list(epochs))
+                    epoch = Epoch.model_validate(event.data)
+                    # An attempt records its epochs in order: one recorded again means a new
+                    # attempt trains on from an earlier checkpoint, and what the lost attempt
+                    # recorded from there on is gone (its history rows are deleted).
+                    for number in [n for n in epochs if n >= epoch.epoch]:
+                        del epochs[number]
+                    epochs[epoch.epoch] = epoch
+                    rerun = epoch.epoch in ever
+                    ever.add(epoch.epoch)
+                    yield JobUpdate(job, _in_order(epochs), epoch, rerun)
+                # else: batch progress, which a watch does not show
             if not heard and not job.finished and client.get_job(job_id).finished:
                 break  # a 204: the job has ended and every event was sent already
         except ApiError as error:
@@ -64,7 +91,11 @@ def stream_job(
                 raise
         if not job.finished:
             sleep(retry)  # the connection dropped: resume after the last event
-    yield JobUpdate(client.get_job(job_id), epochs)
+    yield JobUpdate(client.get_job(job_id), client.history(job_id).epochs)
+
+
+def _in_order(epochs: dict[int, Epoch]) -> list[Epoch]:
+    return [epochs[number] for number in sorted(epochs)]
 
 
 def poll_batch(

@@ -56,17 +56,17 @@ def follow(client: Client, job: Job, source: JobSource = stream_job) -> Job:
         TextColumn("epochs"), TimeElapsedColumn(), console=console, transient=True,
     )  # fmt: skip
     task = progress.add_task(job.status, total=job.epochs)
-    status, printed, epochs = job.status, 0, []
+    status, epochs = job.status, []
     try:
         with progress:
             for update in source(client, job.id):
                 job, epochs = update.job, update.epochs
                 if job.status != status:
+                    progress.console.print(render.status_line(job.status, before=status))
                     status = job.status
-                    progress.console.print(f"status: {render.status(status)}")
-                for epoch in epochs[printed:]:
-                    progress.console.print(render.epoch_line(epoch, job.epochs))
-                printed = len(epochs)
+                if update.recorded is not None:
+                    line = render.epoch_line(update.recorded, job.epochs, rerun=update.rerun)
+                    progress.console.print(line)
                 done = max((e.epoch for e in epochs), default=0)
                 progress.update(task, completed=done, description=render.status(status))
     except KeyboardInterrupt:

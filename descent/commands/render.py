@@ -23,11 +23,22 @@ def status(text: str) -> str:
     return f"[{STATUS_STYLE.get(text, 'default')}]{text}[/]"
 
 
-def epoch_line(epoch: Epoch, total: int) -> str:
+def status_line(now: str, *, before: str) -> str:
+    line = f"status: {status(now)}"
+    if before == "running" and now == "queued":  # only the recovery sweep moves a job so
+        line += " (its worker was lost; the next worker resumes it from its last checkpoint)"
+    return line
+
+
+def epoch_line(epoch: Epoch, total: int, *, rerun: bool = False) -> str:
+    """One epoch's metrics; ``rerun``: it replaces an epoch of the same number that a lost
+    worker recorded past its last checkpoint."""
     values = "  ".join(
         f"{name} {number(epoch.value(name))}" for name in METRICS if epoch.value(name) is not None
     )
     label = "untrained" if epoch.epoch == 0 else f"{epoch.seconds:.1f}s"
+    if rerun:
+        label += ", [yellow]re-run after resume[/]"
     return f"epoch {epoch.epoch}/{total}  {values}  ({label})"
 
 

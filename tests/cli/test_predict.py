@@ -1,6 +1,7 @@
 """``descent predict`` sends image files as they are: its answer is the server's answer for the
 same file, whatever the file's size, colours or transparency, since the server converts it."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from descent import client as client_module
 from descent.cli import app
 from descent.settings import PROJECT_ROOT
 from tests.api.test_predict import register_model
-from tests.conftest import Service
+from tests.conftest import Backend, Service, start_service, stop_service
 from tests.serving.pictures import drawn_on_paper
 
 pytestmark = pytest.mark.integration
@@ -129,3 +130,51 @@ def test_an_unknown_model_is_a_404_that_says_so(api_only: Service, pictures: lis
     result = predict(api_only, "0" * 32, pictures[0])
     assert result.exit_code == 1
     assert "error (404)" in result.output and "0" * 32 in result.output
+
+
+PIXELS_PER_REQUEST = 25_000  # two 100×100 drawings a request, not three
+
+
+@pytest.fixture(scope="module")
+def tight(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
+    """The API alone, decoding at most PIXELS_PER_REQUEST pixels a prediction request."""
+    home = tmp_path_factory.mktemp("descent-tight")
+    limit = {"DESCENT_MAX_REQUEST_PIXELS": str(PIXELS_PER_REQUEST)}
+    running = start_service(home, worker=False, **limit, **backend(home))
+    yield running
+    stop_service(running)
+
+
+@pytest.fixture(scope="module")
+def tight_model(tight: Service, tmp_path_factory: pytest.TempPathFactory) -> str:
+    return register_model(tight.client, tmp_path_factory.mktemp("model"), tight.settings)
+
+
+def drawing(folder: Path, name: str, digit: int, side: int) -> Path:
+    """An MNIST digit, dark on light, drawn ``side``×``side``: few bytes, many pixels."""
+    path = folder / name
+    Image.fromarray(255 - DIGITS[digit]).resize((side, side)).save(path)
+    return path
+
+
+def test_files_whose_pixels_exceed_the_servers_budget_go_in_smaller_requests(
+    tight: Service, tight_model: str, tmp_path: Path
+):
+    paths = [drawing(tmp_path, f"{index}.png", index % 3, 100) for index in range(5)]
+    result = predict(tight, tight_model, *paths)
+    assert result.exit_code == 0, result.output
+    rows = printed_rows(result.output)
+    assert list(rows) == [str(path) for path in paths]
+    for path in paths:
+        assert rows[str(path)] == server_row(tight, tight_model, path), path
+
+
+def test_a_file_over_the_budget_on_its_own_is_named_in_the_servers_refusal(
+    tight: Service, tight_model: str, tmp_path: Path
+):
+    small = [drawing(tmp_path, f"{index}.png", index, 100) for index in range(3)]
+    large = drawing(tmp_path, "large.png", 0, 200)  # 40,000 pixels
+    result = predict(tight, tight_model, small[0], small[1], large, small[2])
+    assert result.exit_code == 1
+    assert "error (413)" in result.output
+    assert f"{large}: the request's images hold more than 25,000 pixels" in result.output
