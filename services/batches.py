@@ -20,6 +20,7 @@ from models.base import utcnow
 from services import jobs
 from services.errors import NotFound
 from services.queue import enqueue_after_commit
+from services.specs import InvalidSpec, refuse_batch
 from training.spec import JobSpec
 
 FINISHED = [status.value for status in JobStatus if status.finished]
@@ -45,9 +46,21 @@ def create(
     )  # fmt: skip
     session.add(batch)
     session.flush()
+    gone: list[dict[str, Any]] = []  # items whose data set was deleted since their check
     for index, spec in enumerate(specs):
         extra = details[index] if details is not None else {}
-        jobs.create(session, spec, batch_id=batch.id, batch_index=index, owner=owner, **extra)
+        try:
+            jobs.create(session, spec, batch_id=batch.id, batch_index=index, owner=owner, **extra)
+        except InvalidSpec as error:
+            gone.extend({"item": index, "name": spec.name, **e} for e in error.errors or [])
+    if gone:
+        raise refuse_batch(
+            InvalidSpec,
+            gone,
+            len(specs),
+            "cannot train",
+            fix="upload the data sets again (or name others) and submit the batch again",
+        )
     dispatch(session, batch.id)
     return batch
 

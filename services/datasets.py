@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, event, select
+from sqlalchemy import delete as delete_rows
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -104,10 +105,37 @@ def describe(session: Session, name_or_id: str, owner: str) -> DataInfo | None:
         return info
     row = find_uploaded(session, name_or_id, owner)
     if row is not None:
-        # Held until the job that names it is committed: a delete racing this submission
-        # waits, then sees the job and refuses (PostgreSQL; SQLite runs one writer at a time).
+        # On PostgreSQL, held until the job that names it is committed: a delete racing this
+        # submission waits, then sees the job and refuses. SQLite takes no row lock and reads
+        # this outside any transaction: there the submission checks again, once its job is
+        # inserted (see held).
         row = _locked(session, row, share=True)
     return info_of(row) if row is not None else None
+
+
+def held(session: Session, name_or_id: str, owner: str, checked_id: str | None = None) -> bool:
+    """Whether a job of ``owner`` that names ``name_or_id``, just inserted in this transaction,
+    may be committed: the data set is built in, or the upload it was checked against (the one
+    with ``checked_id``; without it, whichever of ``owner``'s uploads the name finds) is still
+    there, and now held until commit.
+
+    Submission and delete each decide while holding what the other needs. On SQLite the job's
+    INSERT took the database's write lock, so no delete can commit before this transaction
+    does, and this read sees every delete that did (a delete, in turn, looks for jobs only after
+    its own DELETE, under the same lock). On PostgreSQL the row lock does the same."""
+    if builtin_info(name_or_id) is not None:
+        return True
+    if checked_id is None:
+        found = find_uploaded(session, name_or_id, owner)
+        if found is None:
+            return False
+        checked_id = found.id
+    still = (
+        select(UserDataset.id)
+        .where(UserDataset.id == checked_id, UserDataset.owner == owner)
+        .with_for_update(read=True)
+    )
+    return session.scalars(still).first() is not None
 
 
 def known_names(session: Session, owner: str) -> list[str]:
@@ -186,6 +214,18 @@ def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str |
     row = _locked(session, found, share=False)
     if row is None:  # deleted by a request that committed while this one waited for the lock
         raise _missing(name_or_id)
+    # Delete first, then look for the jobs that name it, all in one transaction: on SQLite
+    # the DELETE takes the write lock, so a submission that has not committed its job by now
+    # commits after this one and finds the data set gone (datasets.held); on PostgreSQL the
+    # row lock above waited for any submission holding the row. A refusal below raises, and
+    # the caller's rollback keeps the row.
+    gone = session.execute(
+        delete_rows(UserDataset).where(UserDataset.id == row.id),
+        execution_options={"synchronize_session": False},
+    )
+    if gone.rowcount == 0:  # SQLite: deleted by a request that committed since the read above
+        raise _missing(name_or_id)
+    session.expunge(row)  # its attributes stay loaded, for the lines below
     users = jobs_using(session, row)
     if users:
         named = ", ".join(f"{job_id} ({status})" for job_id, status in users[:MAX_NAMED_JOBS])
@@ -200,8 +240,6 @@ def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str |
             ],
         )
     key = row.data_key
-    session.delete(row)
-    session.flush()
     # Only once the row's deletion is committed: a rollback must not leave a data set whose
     # rows are gone. A file that outlives a failed removal is unreachable (a new upload of the
     # same name gets a new id, so a new key): it costs space, never correctness.

@@ -13,7 +13,7 @@ from descent.settings import get_settings
 from models import Job, JobStatus, JobTransition
 from models.api_key import LOCAL_OWNER
 from models.base import utcnow
-from services import events, placement
+from services import datasets, events, placement, specs
 from services.errors import Conflict, InvalidInput, NotFound
 from services.queue import enqueue_after_commit
 from training.spec import JobSpec
@@ -26,15 +26,25 @@ def submit(
     *,
     summary: dict[str, Any] | None = None,
     warnings: list[dict[str, str]] | None = None,
+    dataset_id: str | None = None,
 ) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
-    job = create(session, spec, owner=owner, summary=summary, warnings=warnings)
+    job = create(
+        session, spec, owner=owner, summary=summary, warnings=warnings, dataset_id=dataset_id
+    )
     enqueue_after_commit(session, job.id, job.queue)
     return job
 
 
-def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
-    """A queued job row and no message yet (a batch sends its jobs' messages as slots free)."""
+def create(
+    session: Session, spec: JobSpec, *, dataset_id: str | None = None, **columns: Any
+) -> Job:
+    """A queued job row and no message yet (a batch sends its jobs' messages as slots free).
+
+    ``dataset_id`` is the uploaded data set the spec was checked against (specs.job_details);
+    once the row is inserted, that data set (or, without it, the one the spec names) must still
+    exist and is held until commit, or the job is refused as specs.check refuses a missing one:
+    a delete that committed since the check must not leave a queued job without its data."""
     check_name(spec.name, "name")
     placement.check(spec, get_settings())
     now = utcnow()
@@ -50,6 +60,8 @@ def create(session: Session, spec: JobSpec, **columns: Any) -> Job:
     )
     session.add(job)
     session.flush()
+    if not datasets.held(session, spec.dataset.name, job.owner, dataset_id):
+        raise specs.missing_dataset(session, spec, job.owner)
     events.status(session, job.id, JobStatus.queued, now)
     return job
 

@@ -41,30 +41,37 @@ def check(session: Session, spec: JobSpec, settings: Settings, owner: str) -> Re
     ``owner``'s uploads. Another owner's data set is refused exactly as a missing one is."""
     data = datasets.describe(session, spec.dataset.name, owner)
     if data is None:
-        known = datasets.known_names(session, owner)
-        raise _invalid(
-            [
-                Problem(
-                    field="dataset.name",
-                    message=f"there is no data set named {spec.dataset.name!r}",
-                    found=spec.dataset.name,
-                    allowed=known,
-                    fix="use a built-in data set (mnist, asl) or upload yours with "
-                    "POST /v1/datasets, then name it here",
-                )
-            ]
-        )
+        raise missing_dataset(session, spec, owner)
     try:
         return resolve(spec, data, limits(settings))
     except SpecError as error:
         raise _invalid(error.problems) from None
 
 
+def missing_dataset(session: Session, spec: JobSpec, owner: str) -> InvalidSpec:
+    """The refusal of a spec whose data set ``owner`` has none of (or no longer has)."""
+    return _invalid(
+        [
+            Problem(
+                field="dataset.name",
+                message=f"there is no data set named {spec.dataset.name!r}",
+                found=spec.dataset.name,
+                allowed=datasets.known_names(session, owner),
+                fix="use a built-in data set (mnist, asl) or upload yours with "
+                "POST /v1/datasets, then name it here",
+            )
+        ]
+    )
+
+
 def job_details(checked: Resolution) -> dict[str, Any]:
-    """What a job row keeps of its check: the model summary and the warnings."""
+    """What a job is created with from its check: the model summary and the warnings, which
+    its row keeps, and the id of the uploaded data set it was checked against (None for a
+    built-in one), which must still be there when the job is committed (jobs.create)."""
     return {
         "summary": checked.summary(),
         "warnings": [warning.as_dict() for warning in checked.warnings],
+        "dataset_id": checked.data.id,
     }
 
 

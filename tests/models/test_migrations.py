@@ -85,3 +85,63 @@ def test_data_sets_keep_their_rows_and_become_unique_per_owner(empty_database: s
     with get_engine(url).connect() as connection:
         assert connection.execute(text("SELECT id, name FROM dataset")).all() == [("d1", "points")]
     migrate.upgrade(url)
+
+
+def test_existing_uploads_go_to_the_one_owner_whose_jobs_name_them(empty_database: str):
+    """On a server that ran with auth required before 0007, jobs had owners already: an upload
+    that only one owner's jobs name (by name or id) becomes that owner's, so they keep it; one
+    that no job names, or that several owners' jobs name, stays "local"."""
+    import json
+
+    from sqlalchemy import text
+
+    from models.db import session_scope
+    from services import datasets
+
+    url = empty_database
+    migrate.downgrade(url)  # the PostgreSQL database is shared by this module's tests
+    command.upgrade(migrate.alembic_config(url), "0006")
+    uploads = {"d1": "points", "d2": "shared", "d3": "unused", "d4": "lines", "d5": "mine"}
+    named = [  # (job owner, what its spec's dataset.name says)
+        ("alice", "points"),
+        ("alice", "d1"),  # by id
+        ("alice", "shared"),
+        ("bob", "d2"),  # the same data set, by id, in another owner's job
+        ("bob", "d4"),
+        ("local", "mine"),
+        ("carol", "mnist"),  # a built-in one
+    ]
+    with get_engine(url).begin() as connection:
+        for dataset_id, name in uploads.items():
+            connection.execute(
+                text(
+                    "INSERT INTO dataset (id, name, task, input_shape, rows, class_names, "
+                    "target_size, data_key, created_at, updated_at) VALUES (:id, :name, "
+                    "'regression', '[1]', 2, '[]', 1, 'k', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": dataset_id, "name": name},
+            )
+        specs = [json.dumps({"dataset": {"name": name}}) for _, name in named]
+        specs += ["{}", json.dumps({"dataset": "points"}), json.dumps(["points"])]
+        owners = [owner for owner, _ in named] + ["dave", "dave", "dave"]
+        for number, (owner, spec) in enumerate(zip(owners, specs, strict=True)):
+            connection.execute(
+                text(
+                    "INSERT INTO job (id, status, spec, owner, created_at, updated_at) VALUES "
+                    "(:id, 'succeeded', :spec, :owner, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": f"j{number}", "spec": spec, "owner": owner},
+            )
+    migrate.upgrade(url)
+    with get_engine(url).connect() as connection:
+        found = dict(connection.execute(text("SELECT name, owner FROM dataset")).all())
+    assert found == {
+        "points": "alice",
+        "shared": "local",
+        "unused": "local",
+        "lines": "bob",
+        "mine": "local",
+    }
+    with session_scope(url) as session:  # what alice's jobs and requests now find
+        assert datasets.get_uploaded(session, "points", "alice").id == "d1"
+        assert datasets.find_uploaded(session, "points", "local") is None
