@@ -26,11 +26,13 @@ log = logging.getLogger(__name__)
 class Heartbeat:
     """A daemon thread writing the job's ``heartbeat_at`` every ``interval`` seconds while the
     worker holds the job: loading data, training and exporting alike. It dies with the process,
-    which is the point: silence means the worker is gone."""
+    which is the point: silence means the worker is gone. A superseded attempt's beats are
+    refused, so it never keeps the attempt that took over looking alive."""
 
-    def __init__(self, database_url: str, job_id: str, interval: float) -> None:
+    def __init__(self, database_url: str, job_id: str, attempt: int, interval: float) -> None:
         self._url = database_url
         self._job_id = job_id
+        self._attempt = attempt
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -47,7 +49,7 @@ class Heartbeat:
         while not self._stop.wait(self._interval):
             try:
                 with session_scope(self._url) as session:
-                    recovery.beat(session, self._job_id)
+                    recovery.hold(session, self._job_id, self._attempt)
             except Exception:
                 log.warning("could not write job %s's heartbeat", self._job_id, exc_info=True)
 

@@ -57,7 +57,7 @@ def run_job(job_id: str) -> None:
         deadline = Deadline(job.started_at, settings.job_time_limit_seconds)
         attempt = job.attempts
     devices.set_precision(spec.precision)
-    with Heartbeat(url, job_id, settings.heartbeat_seconds):
+    with Heartbeat(url, job_id, attempt, settings.heartbeat_seconds):
         train_claimed(job_id, spec, deadline, attempt)
 
 
