@@ -84,11 +84,11 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
             source = datasets.source(session, store, spec.dataset.name, job.owner)
             resume = resume_point(store, job)
             forget_epochs_after(session, job_id, job.checkpoint_epoch or -1)
-            checkpoint = job.checkpoint_epoch
+            checkpoint, checkpoint_key = job.checkpoint_epoch, job.checkpoint_key
         if resume is not None:
             log.info("job %s resumes after epoch %s (attempt %s)", job_id, checkpoint, job.attempts)
         cancelled = CancelCheck(url, job_id)
-        checkpoints = CheckpointWriter(url, store, job_id)
+        checkpoints = CheckpointWriter(url, store, job_id, attempt, resumed_from=checkpoint_key)
         result = fit(
             spec,
             settings.data_dir,
