@@ -160,15 +160,12 @@ def checkpoint_stem(job_id: str, attempt: int, epoch: int) -> str:
     return f"{job_id}/checkpoint/a{attempt}-epoch-{epoch:04d}"
 
 
-def taken_over(database_url: str, job_id: str, attempt: int) -> bool:
-    """True if the recovery sweep gave this job to another attempt (this worker's heartbeat was
-    late, not dead): this worker then leaves the job alone rather than ending it."""
+def check_held(database_url: str, job_id: str, attempt: int) -> None:
+    """Raise ``Superseded`` if the job is no longer this attempt's; for a stop before slow
+    work (exporting, uploading) whose result would be thrown away."""
     with session_scope(database_url) as session:
-        job = session.get(Job, job_id)
-        if job is not None and (job.status == "queued" or job.attempts != attempt):
-            log.warning("job %s was resumed elsewhere (attempt %s); leaving it", job_id, attempt)
-            return True
-    return False
+        if not recovery.holds(session, job_id, attempt):
+            raise Superseded(job_id, attempt)
 
 
 def forget_epochs_after(session, job_id: str, epoch: int) -> None:  # type: ignore[no-untyped-def]

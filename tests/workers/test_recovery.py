@@ -1,22 +1,26 @@
 """A worker whose heartbeat was late, not dead: the sweep gives its job to a new attempt while the
-old one still trains. The old attempt's checkpoints must not move the job's pointer or delete
-the checkpoint the new attempt resumes from."""
+old one still trains. The old attempt must stop without touching the job; the new one resumes
+from the last checkpoint and finishes it."""
 
+import hashlib
+import logging
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from descent.settings import get_settings
-from models import Job
+from models import Job, JobEvent
 from models.base import utcnow
 from models.db import session_scope
-from services import jobs, recovery
+from services import jobs, models, recovery
 from services.artifacts import LocalArtifactStore, get_store
 from tests.workers.test_tasks import MODEL_FILES, load, stored_under, submit_line
+from training.spec import JobSpec
 from workers import tasks
-from workers.recovery import CheckpointWriter, Superseded
+from workers.recovery import CheckpointWriter, Deadline, Superseded
 
 EPOCHS = 4
 
@@ -31,6 +35,75 @@ def take_over(job_id: str, *, claim: bool = True) -> None:
     if claim:
         with session_scope(settings.resolved_database_url) as session:
             assert jobs.claim(session, job_id)
+
+
+def state(job_id: str) -> dict[str, Any]:
+    """Everything a worker may write for the job: its row, epochs, events and stored files."""
+    job, history = load(job_id)
+    folder = get_settings().resolved_artifacts_dir / job_id
+    with session_scope(get_settings().resolved_database_url) as session:
+        events = session.scalars(select(JobEvent.id).where(JobEvent.job_id == job_id)).all()
+    return {
+        "job": {
+            key: getattr(job, key)
+            for key in ("status", "attempts", "checkpoint_epoch", "checkpoint_key", "best_epoch")
+        },
+        "transitions": [t.status for t in job.transitions],
+        "epochs": [(row.epoch, row.loss, row.seconds) for row in history],
+        "events": list(events),
+        "files": {
+            name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in stored_under(job_id)
+        },
+    }
+
+
+def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_the_job(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="workers.tasks")
+    job_id = submit_line(epochs=EPOCHS)
+    checkpointed: list[int] = []
+    at_takeover: dict[str, Any] = {}
+
+    class TakenOverAfterEpoch2(CheckpointWriter):
+        def __call__(self, folder: Path, epoch: int) -> None:
+            super().__call__(folder, epoch)
+            checkpointed.append(epoch)
+            if epoch == 2:  # the heartbeat was late: attempt 2 claims the job mid-fit
+                take_over(job_id)
+                at_takeover.update(state(job_id))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks, "CheckpointWriter", TakenOverAfterEpoch2)
+        tasks.run_job(job_id)  # attempt 1
+
+    taken_over = at_takeover["job"]
+    assert (taken_over["status"], taken_over["attempts"]) == ("running", 2)
+    assert taken_over["checkpoint_key"] == f"{job_id}/checkpoint/a1-epoch-0002.keras"
+    assert sorted(at_takeover["files"]) == [
+        "checkpoint/a1-epoch-0002.json",
+        "checkpoint/a1-epoch-0002.keras",
+    ]
+    assert checkpointed == [1, 2]  # attempt 1 stopped in epoch 3 ...
+    assert state(job_id) == at_takeover  # ... and wrote, deleted, and ended nothing after
+    assert "attempt 1 was superseded" in caplog.text
+
+    with session_scope(get_settings().resolved_database_url) as session:
+        job = jobs.get(session, job_id)
+        spec = JobSpec.model_validate(job.spec)
+        deadline = Deadline(job.started_at, get_settings().job_time_limit_seconds)
+    tasks.train_claimed(job_id, spec, deadline, attempt=2)
+
+    job, history = load(job_id)
+    assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
+    assert [row.epoch for row in history] == list(range(EPOCHS + 1))  # each epoch once
+    # Epochs 0-2 are attempt 1's rows: attempt 2 resumed after its checkpoint of epoch 2.
+    assert [(r.epoch, r.loss, r.seconds) for r in history[:3]] == at_takeover["epochs"]
+    assert f"job {job_id} resumes after epoch 2 (attempt 2)" in caplog.text
+    assert stored_under(job_id) == MODEL_FILES  # the model; the checkpoints are gone
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert models.get(session, job_id).onnx_key == f"{job_id}/model.onnx"
 
 
 class Killed(BaseException):
