@@ -68,7 +68,10 @@ def main() -> None:
         for _ in range(args.runs):
             plain.append(timed())
             watched.append(
-                timed(should_stop=CancelCheck(url, job_id), on_batch=ProgressRecorder(url, job_id))
+                timed(
+                    should_stop=CancelCheck(url, job_id, 1),
+                    on_batch=ProgressRecorder(url, job_id, 1),
+                )
             )
     for index, name in enumerate(("wall", "CPU")):
         p = statistics.median(t[index] for t in plain)

@@ -139,9 +139,13 @@ def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
     )
 
 
-def should_stop(session: Session, job_id: str) -> bool:
-    """True once a running job has been asked to stop (its status is no longer running)."""
-    return session.scalar(select(Job.status).where(Job.id == job_id)) != JobStatus.running
+def should_stop(session: Session, job_id: str, attempt: int | None = None) -> bool:
+    """True once a running job has been asked to stop (its status is no longer running), or,
+    given the worker's ``attempt``, once a later attempt has claimed the job."""
+    row = session.execute(select(Job.status, Job.attempts).where(Job.id == job_id)).first()
+    if row is None or row.status != JobStatus.running:
+        return True
+    return attempt is not None and row.attempts != attempt
 
 
 def _move(

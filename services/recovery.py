@@ -12,13 +12,19 @@ A worker training a job writes ``heartbeat_at`` every few seconds. ``sweep`` (ru
 
 Every change is one conditional UPDATE, so sweeps running in several processes at once, and
 the duplicate messages they may send, are harmless: a worker starts a job only by the atomic
-``queued → running`` claim.
+``queued → running`` claim, which counts a new attempt.
+
+A worker whose heartbeat was only late (a long pause, a partition from the database) may still
+be training when its job is taken over. Everything it writes for the job goes through ``hold``,
+conditional on its attempt being the job's latest, so the superseded attempt cannot record
+epochs, move the checkpoint pointer, register a model or end the job; it stops on its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -40,13 +46,31 @@ class Swept:
     resent: list[str] = field(default_factory=list)
 
 
-def beat(session: Session, job_id: str) -> None:
-    """The worker training ``job_id`` is alive."""
-    session.execute(
+# The states in which a job belongs to the worker attempt that claimed it.
+HELD = (JobStatus.running, JobStatus.cancelling)
+
+
+def hold(session: Session, job_id: str, attempt: int, **values: Any) -> bool:
+    """Attempt ``attempt`` of the job is alive: its heartbeat, and ``values``, are written in
+    one conditional UPDATE that holds only while the job is still that attempt's (running or
+    cancelling, and no later claim has counted another attempt). False, writing nothing, once
+    the sweep has taken the job over (its heartbeat was late, not dead) or it has ended.
+
+    A worker calls it first in the transaction that writes anything else for the job: the
+    UPDATE keeps the job row locked until the commit (SQLite: the database's write lock), so
+    the sweep cannot take the job over between the check and the write."""
+    result = session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status.in_([JobStatus.running, JobStatus.cancelling]))
-        .values(heartbeat_at=utcnow())
+        .where(Job.id == job_id, Job.attempts == attempt, Job.status.in_(HELD))
+        .values(heartbeat_at=utcnow(), **values)
     )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def holds(session: Session, job_id: str, attempt: int) -> bool:
+    """Whether the job is still attempt ``attempt``'s; a read, for deciding to stop early."""
+    held = select(Job.id).where(Job.id == job_id, Job.attempts == attempt, Job.status.in_(HELD))
+    return session.scalar(held) is not None
 
 
 def silent_since(cutoff: datetime):  # type: ignore[no-untyped-def]

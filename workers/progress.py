@@ -11,7 +11,7 @@ import logging
 import time
 
 from models.db import session_scope
-from services import events, jobs
+from services import events, jobs, recovery
 
 log = logging.getLogger(__name__)
 
@@ -20,11 +20,13 @@ CANCEL_CHECK_SECONDS = 0.2
 
 
 class CancelCheck:
-    """``should_stop()`` for the fit loop: true once the job's status is no longer running."""
+    """``should_stop()`` for the fit loop: true once the job's status is no longer running, or
+    once the job was taken over and claimed by a later attempt than this worker's."""
 
-    def __init__(self, database_url: str, job_id: str) -> None:
+    def __init__(self, database_url: str, job_id: str, attempt: int) -> None:
         self._url = database_url
         self._job_id = job_id
+        self._attempt = attempt
         self._checked_at = 0.0
         self._stop = False
 
@@ -35,22 +37,26 @@ class CancelCheck:
         self._checked_at = now
         try:
             with session_scope(self._url) as session:
-                self._stop = jobs.should_stop(session, self._job_id)
+                self._stop = jobs.should_stop(session, self._job_id, self._attempt)
         except Exception:
             log.warning("could not read job %s's status; training on", self._job_id, exc_info=True)
         return self._stop
 
 
 class ProgressRecorder:
-    """``on_batch(epoch, step, steps, loss)`` for the fit loop: one progress event per call."""
+    """``on_batch(epoch, step, steps, loss)`` for the fit loop: one progress event per call,
+    none once the job was taken over by a later attempt (that one reports its own)."""
 
-    def __init__(self, database_url: str, job_id: str) -> None:
+    def __init__(self, database_url: str, job_id: str, attempt: int) -> None:
         self._url = database_url
         self._job_id = job_id
+        self._attempt = attempt
 
     def __call__(self, epoch: int, step: int, steps: int | None, loss: float | None) -> None:
         try:
             with session_scope(self._url) as session:
+                if not recovery.hold(session, self._job_id, self._attempt):
+                    return
                 events.progress(
                     session, self._job_id, epoch=epoch, step=step, steps=steps, loss=loss
                 )

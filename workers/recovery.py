@@ -2,6 +2,10 @@
 
 Like workers/progress.py these are plain objects handed to the fit loop; none may fail the job
 because of a database hiccup, except a checkpoint that cannot be stored, which fails loudly.
+
+Each is bound to the worker's attempt (the ``attempts`` count its claim made). Once the sweep
+has taken the job over, because this worker's heartbeat was late, a later attempt owns the job:
+this one's writes are refused (``services.recovery.hold``) and it stops with ``Superseded``.
 """
 
 from __future__ import annotations
@@ -23,14 +27,25 @@ from services.artifacts import ArtifactStore
 log = logging.getLogger(__name__)
 
 
+class Superseded(Exception):
+    """This worker's attempt no longer holds its job: the sweep took the job over and a later
+    attempt resumes it (or it ended meanwhile). The attempt stops and writes nothing more."""
+
+    def __init__(self, job_id: str, attempt: int) -> None:
+        super().__init__(f"job {job_id}: attempt {attempt} was taken over")
+        self.job_id, self.attempt = job_id, attempt
+
+
 class Heartbeat:
     """A daemon thread writing the job's ``heartbeat_at`` every ``interval`` seconds while the
     worker holds the job: loading data, training and exporting alike. It dies with the process,
-    which is the point: silence means the worker is gone."""
+    which is the point: silence means the worker is gone. A superseded attempt's beats are
+    refused, so it never keeps the attempt that took over looking alive."""
 
-    def __init__(self, database_url: str, job_id: str, interval: float) -> None:
+    def __init__(self, database_url: str, job_id: str, attempt: int, interval: float) -> None:
         self._url = database_url
         self._job_id = job_id
+        self._attempt = attempt
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
@@ -47,32 +62,57 @@ class Heartbeat:
         while not self._stop.wait(self._interval):
             try:
                 with session_scope(self._url) as session:
-                    recovery.beat(session, self._job_id)
+                    recovery.hold(session, self._job_id, self._attempt)
             except Exception:
                 log.warning("could not write job %s's heartbeat", self._job_id, exc_info=True)
 
 
 class CheckpointWriter:
-    """``on_checkpoint(folder, epoch)``: store the checkpoint, then point the job at it."""
+    """``on_checkpoint(folder, epoch)``: store the checkpoint, then point the job at it.
 
-    def __init__(self, database_url: str, store: ArtifactStore, job_id: str) -> None:
+    Keys name the attempt (``<job>/checkpoint/a<attempt>-epoch-<NNNN>.keras`` and ``.json``),
+    so two attempts never write the same key, and the pointer moves only while this attempt
+    holds the job. The checkpoint the job pointed at before (this attempt's previous one, or
+    the one it resumed from) is deleted only once the pointer has moved past it under this
+    attempt's hold: no later attempt had claimed the job, so none can be loading it.
+    Checkpoints written before keys named the attempt (``epoch-<NNNN>``) resume as before,
+    through the pointer, which holds the whole key."""
+
+    def __init__(
+        self,
+        database_url: str,
+        store: ArtifactStore,
+        job_id: str,
+        attempt: int,
+        resumed_from: str | None = None,
+    ) -> None:
         self._url = database_url
         self._store = store
         self._job_id = job_id
-        self._previous: list[str] = []
+        self._attempt = attempt
+        self._previous = [resumed_from, checkpoint_state_key(resumed_from)] if resumed_from else []
 
     def __call__(self, folder: Path, epoch: int) -> None:
         from training.checkpoints import MODEL_FILE, STATE_FILE
 
-        stem = f"{self._job_id}/checkpoint/epoch-{epoch:04d}"
+        with session_scope(self._url) as session:
+            if not recovery.holds(session, self._job_id, self._attempt):
+                raise Superseded(self._job_id, self._attempt)  # nothing stored for nothing
+        stem = checkpoint_stem(self._job_id, self._attempt, epoch)
         state_key = self._store.put_file(f"{stem}.json", folder / STATE_FILE)
         model_key = self._store.put_file(f"{stem}.keras", folder / MODEL_FILE)
         with session_scope(self._url) as session:
-            session.execute(
-                update(Job)
-                .where(Job.id == self._job_id)
-                .values(checkpoint_epoch=epoch, checkpoint_key=model_key, heartbeat_at=utcnow())
+            pointed = recovery.hold(
+                session,
+                self._job_id,
+                self._attempt,
+                checkpoint_epoch=epoch,
+                checkpoint_key=model_key,
             )
+        if not pointed:
+            # Taken over while storing: the files just written are nobody's resume point; the
+            # job's own end removes its whole checkpoint folder. Delete nothing here.
+            raise Superseded(self._job_id, self._attempt)
         self._forget(self._previous)
         self._previous = [model_key, state_key]
 
@@ -106,19 +146,26 @@ def resume_point(store: ArtifactStore, job: Job):  # type: ignore[no-untyped-def
         return None
     from training.checkpoints import Resume
 
-    state_key = job.checkpoint_key.removesuffix(".keras") + ".json"
-    return Resume.load(store.local_path(job.checkpoint_key), store.local_path(state_key))
+    state = checkpoint_state_key(job.checkpoint_key)
+    return Resume.load(store.local_path(job.checkpoint_key), store.local_path(state))
 
 
-def taken_over(database_url: str, job_id: str, attempt: int) -> bool:
-    """True if the recovery sweep gave this job to another attempt (this worker's heartbeat was
-    late, not dead): this worker then leaves the job alone rather than ending it."""
+def checkpoint_state_key(model_key: str) -> str:
+    """The ``state.json`` stored beside a checkpoint's ``.keras`` file."""
+    return model_key.removesuffix(".keras") + ".json"
+
+
+def checkpoint_stem(job_id: str, attempt: int, epoch: int) -> str:
+    """The key, less its suffix, of attempt ``attempt``'s checkpoint after ``epoch``."""
+    return f"{job_id}/checkpoint/a{attempt}-epoch-{epoch:04d}"
+
+
+def check_held(database_url: str, job_id: str, attempt: int) -> None:
+    """Raise ``Superseded`` if the job is no longer this attempt's; for a stop before slow
+    work (exporting, uploading) whose result would be thrown away."""
     with session_scope(database_url) as session:
-        job = session.get(Job, job_id)
-        if job is not None and (job.status == "queued" or job.attempts != attempt):
-            log.warning("job %s was resumed elsewhere (attempt %s); leaving it", job_id, attempt)
-            return True
-    return False
+        if not recovery.holds(session, job_id, attempt):
+            raise Superseded(job_id, attempt)
 
 
 def forget_epochs_after(session, job_id: str, epoch: int) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from pathlib import Path
 from descent.settings import get_settings
 from models import JobStatus
 from models.db import session_scope
-from services import batches, datasets, epochs, jobs, models, weights
+from services import batches, datasets, epochs, jobs, models, recovery, weights
 from services.artifacts import get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
@@ -20,10 +20,11 @@ from workers.recovery import (
     CheckpointWriter,
     Deadline,
     Heartbeat,
+    Superseded,
+    check_held,
     forget_epochs_after,
     out_of_memory,
     resume_point,
-    taken_over,
 )
 
 log = logging.getLogger(__name__)
@@ -57,18 +58,24 @@ def run_job(job_id: str) -> None:
         deadline = Deadline(job.started_at, settings.job_time_limit_seconds)
         attempt = job.attempts
     devices.set_precision(spec.precision)
-    with Heartbeat(url, job_id, settings.heartbeat_seconds):
+    with Heartbeat(url, job_id, attempt, settings.heartbeat_seconds):
         train_claimed(job_id, spec, deadline, attempt)
 
 
 def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) -> None:
-    """Train a job this worker has claimed: from scratch, or from its last checkpoint."""
+    """Train a job this worker has claimed: from scratch, or from its last checkpoint.
+
+    Everything it writes for the job is conditional on ``attempt`` still holding it: once the
+    sweep has taken the job over (this worker's heartbeat was late), the attempt stops at the
+    next batch or epoch end and leaves the job, its epochs, checkpoints and model alone."""
     settings = get_settings()
     url = settings.resolved_database_url
     store = get_store(settings)
 
     def on_epoch(epoch: int, seconds: float, logs: dict[str, float]) -> None:
         with session_scope(url) as session:
+            if not recovery.hold(session, job_id, attempt):
+                raise Superseded(job_id, attempt)
             epochs.record(
                 session, job_id, epoch, seconds, logs, patience=settings.overfitting_patience
             )
@@ -79,30 +86,33 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
         from training.fit import train as fit
 
         with session_scope(url) as session:
+            if not recovery.hold(session, job_id, attempt):
+                raise Superseded(job_id, attempt)
             job = jobs.get(session, job_id)
             # The job's owner's data set: another owner may have one of the same name.
             source = datasets.source(session, store, spec.dataset.name, job.owner)
             resume = resume_point(store, job)
             forget_epochs_after(session, job_id, job.checkpoint_epoch or -1)
-            checkpoint = job.checkpoint_epoch
+            checkpoint, checkpoint_key = job.checkpoint_epoch, job.checkpoint_key
         if resume is not None:
-            log.info("job %s resumes after epoch %s (attempt %s)", job_id, checkpoint, job.attempts)
-        cancelled = CancelCheck(url, job_id)
-        checkpoints = CheckpointWriter(url, store, job_id)
+            log.info("job %s resumes after epoch %s (attempt %s)", job_id, checkpoint, attempt)
+        cancelled = CancelCheck(url, job_id, attempt)
+        checkpoints = CheckpointWriter(url, store, job_id, attempt, resumed_from=checkpoint_key)
         result = fit(
             spec,
             settings.data_dir,
             on_epoch,
             user_data=source,
             should_stop=lambda: deadline() or cancelled(),
-            on_batch=ProgressRecorder(url, job_id),
+            on_batch=ProgressRecorder(url, job_id, attempt),
             resume_from=resume,
             on_checkpoint=checkpoints,
         )
-        if taken_over(url, job_id, attempt):
-            return
+        check_held(url, job_id, attempt)  # a stop may have been the takeover
         if deadline.passed:
             with session_scope(url) as session:
+                if not recovery.hold(session, job_id, attempt):
+                    raise Superseded(job_id, attempt)
                 jobs.fail(
                     session, job_id, deadline.reason(jobs.get(session, job_id).checkpoint_epoch)
                 )
@@ -111,6 +121,9 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
         assert resolution is not None
         with tempfile.TemporaryDirectory() as folder:
             exported = export_model(result.model, result.sample, Path(folder))
+            # The model's keys are the job's, not the attempt's: an attempt taken over while
+            # it exported must not overwrite the files of the one that took over.
+            check_held(url, job_id, attempt)
             keras_key = store.put_file(f"{job_id}/model.keras", exported.keras_path)
             onnx_key = store.put_file(f"{job_id}/model.onnx", exported.onnx_path)
             if resolution.total_params <= settings.max_weights_params:
@@ -120,6 +133,8 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
                 path.write_text(json.dumps(weights_as_lists(result.model, resolution)))
                 store.put_file(weights.weights_key(job_id), path)
         with session_scope(url) as session:
+            if not recovery.hold(session, job_id, attempt):
+                raise Superseded(job_id, attempt)
             models.register(
                 session,
                 job_id,
@@ -147,15 +162,28 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
         # checkpoints go; best effort, never failing the job. A job that failed keeps its last
         # checkpoint (its error message says so).
         checkpoints.discard()
+    except Superseded:
+        superseded(job_id, attempt)
     except Exception as exc:
         log.exception("job %s failed", job_id)
-        if taken_over(url, job_id, attempt):
-            return
         with session_scope(url) as session:
+            if not recovery.hold(session, job_id, attempt):
+                superseded(job_id, attempt)
+                return
             if jobs.get(session, job_id).status == JobStatus.cancelling:
                 jobs.end_cancelled(session, job_id, None)  # asked to stop: stopped, not failed
             else:
                 jobs.fail(session, job_id, out_of_memory(exc) or describe(exc))
+
+
+def superseded(job_id: str, attempt: int) -> None:
+    log.warning(
+        "job %s: attempt %s was superseded (the job was taken over after a late heartbeat, or "
+        "ended meanwhile); this attempt stops here and leaves the job's epochs, checkpoints, "
+        "model and status as they are",
+        job_id,
+        attempt,
+    )
 
 
 def describe(exc: BaseException) -> str:

@@ -49,6 +49,30 @@ def test_a_job_whose_worker_went_silent_is_queued_again_and_counted(home: Path):
     assert [t.status for t in job(job_id).transitions] == ["queued", "running", "queued", "running"]
 
 
+def test_a_taken_over_attempt_can_neither_beat_nor_write_for_the_job(home: Path):
+    job_id = claimed()  # attempt 1; its heartbeat is late, not dead
+    url = get_settings().resolved_database_url
+    assert sweep_at(get_settings().heartbeat_timeout_seconds + 1).resumed == [job_id]
+    with session_scope(url) as session:  # queued again: no attempt holds it
+        assert not recovery.hold(session, job_id, 1, checkpoint_epoch=7)
+    with session_scope(url) as session:
+        assert jobs.claim(session, job_id)  # attempt 2
+    claimed_at = job(job_id).heartbeat_at
+    with session_scope(url) as session:
+        assert not recovery.hold(session, job_id, 1, checkpoint_epoch=7)
+        assert not recovery.holds(session, job_id, 1)
+    late = job(job_id)
+    assert (late.heartbeat_at, late.checkpoint_epoch) == (claimed_at, None)
+    with session_scope(url) as session:
+        assert recovery.hold(session, job_id, 2, checkpoint_epoch=3)
+    assert job(job_id).checkpoint_epoch == 3
+    with session_scope(url) as session:
+        jobs.succeed(session, job_id, {})
+    with session_scope(url) as session:  # a finished job is no attempt's to write to
+        assert not recovery.hold(session, job_id, 2, checkpoint_epoch=4)
+    assert job(job_id).checkpoint_epoch == 3
+
+
 def test_past_the_attempt_cap_the_job_fails_saying_why(home: Path):
     job_id = claimed()
     with session_scope(get_settings().resolved_database_url) as session:

@@ -1,0 +1,190 @@
+"""A worker whose heartbeat was late, not dead: the sweep gives its job to a new attempt while the
+old one still trains. The old attempt must stop without touching the job; the new one resumes
+from the last checkpoint and finishes it."""
+
+import hashlib
+import logging
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from descent.settings import get_settings
+from models import Job, JobEvent
+from models.base import utcnow
+from models.db import session_scope
+from services import jobs, models, recovery
+from services.artifacts import LocalArtifactStore, get_store
+from tests.workers.test_tasks import MODEL_FILES, load, stored_under, submit_line
+from training.spec import JobSpec
+from workers import tasks
+from workers.recovery import CheckpointWriter, Deadline, Superseded
+
+EPOCHS = 4
+
+
+def take_over(job_id: str, *, claim: bool = True) -> None:
+    """What the sweep does to a job whose worker's heartbeat is late: it queues the job again;
+    then another worker claims it, as the next attempt."""
+    settings = get_settings()
+    later = utcnow() + timedelta(seconds=settings.heartbeat_timeout_seconds + 1)
+    with session_scope(settings.resolved_database_url) as session:
+        assert recovery.sweep(session, settings, later).resumed == [job_id]
+    if claim:
+        with session_scope(settings.resolved_database_url) as session:
+            assert jobs.claim(session, job_id)
+
+
+def state(job_id: str) -> dict[str, Any]:
+    """Everything a worker may write for the job: its row, epochs, events and stored files."""
+    job, history = load(job_id)
+    folder = get_settings().resolved_artifacts_dir / job_id
+    with session_scope(get_settings().resolved_database_url) as session:
+        events = session.scalars(select(JobEvent.id).where(JobEvent.job_id == job_id)).all()
+    return {
+        "job": {
+            key: getattr(job, key)
+            for key in ("status", "attempts", "checkpoint_epoch", "checkpoint_key", "best_epoch")
+        },
+        "transitions": [t.status for t in job.transitions],
+        "epochs": [(row.epoch, row.loss, row.seconds) for row in history],
+        "events": list(events),
+        "files": {
+            name: hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            for name in stored_under(job_id)
+        },
+    }
+
+
+def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_the_job(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="workers.tasks")
+    job_id = submit_line(epochs=EPOCHS)
+    checkpointed: list[int] = []
+    at_takeover: dict[str, Any] = {}
+
+    class TakenOverAfterEpoch2(CheckpointWriter):
+        def __call__(self, folder: Path, epoch: int) -> None:
+            super().__call__(folder, epoch)
+            checkpointed.append(epoch)
+            if epoch == 2:  # the heartbeat was late: attempt 2 claims the job mid-fit
+                take_over(job_id)
+                at_takeover.update(state(job_id))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(tasks, "CheckpointWriter", TakenOverAfterEpoch2)
+        tasks.run_job(job_id)  # attempt 1
+
+    taken_over = at_takeover["job"]
+    assert (taken_over["status"], taken_over["attempts"]) == ("running", 2)
+    assert taken_over["checkpoint_key"] == f"{job_id}/checkpoint/a1-epoch-0002.keras"
+    assert sorted(at_takeover["files"]) == [
+        "checkpoint/a1-epoch-0002.json",
+        "checkpoint/a1-epoch-0002.keras",
+    ]
+    assert checkpointed == [1, 2]  # attempt 1 stopped in epoch 3 ...
+    assert state(job_id) == at_takeover  # ... and wrote, deleted, and ended nothing after
+    assert "attempt 1 was superseded" in caplog.text
+
+    with session_scope(get_settings().resolved_database_url) as session:
+        job = jobs.get(session, job_id)
+        spec = JobSpec.model_validate(job.spec)
+        deadline = Deadline(job.started_at, get_settings().job_time_limit_seconds)
+    tasks.train_claimed(job_id, spec, deadline, attempt=2)
+
+    job, history = load(job_id)
+    assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
+    assert [row.epoch for row in history] == list(range(EPOCHS + 1))  # each epoch once
+    # Epochs 0-2 are attempt 1's rows: attempt 2 resumed after its checkpoint of epoch 2.
+    assert [(r.epoch, r.loss, r.seconds) for r in history[:3]] == at_takeover["epochs"]
+    assert f"job {job_id} resumes after epoch 2 (attempt 2)" in caplog.text
+    assert stored_under(job_id) == MODEL_FILES  # the model; the checkpoints are gone
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert models.get(session, job_id).onnx_key == f"{job_id}/model.onnx"
+
+
+class Killed(BaseException):
+    """The worker process dies: nothing it would do on the way out runs."""
+
+
+def test_a_checkpoint_stored_under_the_old_key_format_still_resumes(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    job_id = submit_line(epochs=EPOCHS)
+
+    class DiesAfterEpoch2(CheckpointWriter):
+        def __call__(self, folder: Path, epoch: int) -> None:
+            super().__call__(folder, epoch)
+            if epoch == 2:
+                raise Killed
+
+    with monkeypatch.context() as patched, pytest.raises(Killed):
+        patched.setattr(tasks, "CheckpointWriter", DiesAfterEpoch2)
+        tasks.run_job(job_id)
+    # Checkpoints written before keys named the attempt were <job>/checkpoint/epoch-NNNN.*
+    checkpoints = get_settings().resolved_artifacts_dir / job_id / "checkpoint"
+    for suffix in (".keras", ".json"):
+        (checkpoints / f"a1-epoch-0002{suffix}").rename(checkpoints / f"epoch-0002{suffix}")
+    with session_scope(get_settings().resolved_database_url) as session:
+        old_key = f"{job_id}/checkpoint/epoch-0002.keras"
+        session.execute(update(Job).where(Job.id == job_id).values(checkpoint_key=old_key))
+
+    take_over(job_id, claim=False)
+    tasks.run_job(job_id)  # attempt 2
+
+    job, history = load(job_id)
+    assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
+    assert [row.epoch for row in history] == list(range(EPOCHS + 1))
+    assert stored_under(job_id) == MODEL_FILES
+
+
+def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_deletes_nothing(
+    home: Path, tmp_path: Path
+):
+    job_id = submit_line(epochs=EPOCHS)
+    url = get_settings().resolved_database_url
+    with session_scope(url) as session:
+        assert jobs.claim(session, job_id)
+    folder = tmp_path / "checkpoint"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"weights")
+    (folder / "state.json").write_text("{}")
+
+    class TakenOverWhileStoring(LocalArtifactStore):
+        """The real store; attempt 1's heartbeat is late while it uploads epoch 3's files."""
+
+        def put_file(self, key: str, source: Path) -> str:
+            stored = super().put_file(key, source)
+            if key.endswith("a1-epoch-0003.json"):
+                take_over(job_id)
+            return stored
+
+    store = get_store(get_settings())
+    first = CheckpointWriter(url, TakenOverWhileStoring(store.root), job_id, attempt=1)
+    first(folder, 1)
+    first(folder, 2)
+    with pytest.raises(Superseded):
+        first(folder, 3)
+
+    resume_key = f"{job_id}/checkpoint/a1-epoch-0002.keras"
+    job, _ = load(job_id)
+    assert (job.checkpoint_epoch, job.checkpoint_key) == (2, resume_key)
+    assert stored_under(job_id) == [  # epoch 2's, which attempt 2 resumes from, is still there
+        "checkpoint/a1-epoch-0002.json",
+        "checkpoint/a1-epoch-0002.keras",
+        "checkpoint/a1-epoch-0003.json",
+        "checkpoint/a1-epoch-0003.keras",
+    ]
+
+    second = CheckpointWriter(url, store, job_id, attempt=2, resumed_from=resume_key)
+    second(folder, 3)
+    job, _ = load(job_id)
+    assert (job.checkpoint_epoch, job.checkpoint_key) == (
+        3,
+        f"{job_id}/checkpoint/a2-epoch-0003.keras",
+    )
+    assert "checkpoint/a1-epoch-0002.keras" not in stored_under(job_id)  # once pointed past
+    assert "checkpoint/a2-epoch-0003.keras" in stored_under(job_id)
