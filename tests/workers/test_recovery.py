@@ -9,15 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from api.app import create_app
 from descent.settings import get_settings
 from models import Job, JobEvent
 from models.base import utcnow
 from models.db import session_scope
 from services import jobs, models, recovery
 from services.artifacts import LocalArtifactStore, get_store
-from tests.workers.test_tasks import MODEL_FILES, load, stored_under, submit_line
+from tests.workers.test_tasks import MODEL_FILES, load, served, stored_under, submit_line
 from training.spec import JobSpec
 from workers import tasks
 from workers.recovery import CheckpointWriter, Deadline, Superseded
@@ -139,6 +141,31 @@ def test_a_checkpoint_stored_under_the_old_key_format_still_resumes(
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
     assert [row.epoch for row in history] == list(range(EPOCHS + 1))
     assert stored_under(job_id) == MODEL_FILES
+
+
+def test_a_job_whose_worker_died_after_its_last_checkpoint_is_finished_by_the_next_attempt(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    job_id = submit_line(epochs=EPOCHS)
+
+    class DiesAfterTheLastEpoch(CheckpointWriter):  # e.g. while exporting the model
+        def __call__(self, folder: Path, epoch: int) -> None:
+            super().__call__(folder, epoch)
+            if epoch == EPOCHS:
+                raise Killed
+
+    with monkeypatch.context() as patched, pytest.raises(Killed):
+        patched.setattr(tasks, "CheckpointWriter", DiesAfterTheLastEpoch)
+        tasks.run_job(job_id)
+    take_over(job_id, claim=False)
+    tasks.run_job(job_id)  # attempt 2: no epoch left to train, only the export
+
+    job, history = load(job_id)
+    assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
+    assert [row.epoch for row in history] == list(range(EPOCHS + 1))
+    assert job.final_metrics["loss"] == history[-1].loss
+    with TestClient(create_app(get_settings())) as api:
+        assert isinstance(served(api, job_id)["value"], float)
 
 
 def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_deletes_nothing(
