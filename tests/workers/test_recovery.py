@@ -19,7 +19,7 @@ from models.base import utcnow
 from models.db import session_scope
 from services import jobs, models, recovery
 from services.artifacts import LocalArtifactStore, get_store
-from tests.workers.test_tasks import MODEL_FILES, load, served, stored_under, submit_line
+from tests.workers.test_tasks import load, model_files, served, stored_under, submit_line
 from training.spec import JobSpec
 from workers import tasks
 from workers.recovery import CheckpointWriter, Deadline, Superseded
@@ -103,9 +103,9 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
     # Epochs 0-2 are attempt 1's rows: attempt 2 resumed after its checkpoint of epoch 2.
     assert [(r.epoch, r.loss, r.seconds) for r in history[:3]] == at_takeover["epochs"]
     assert f"job {job_id} resumes after epoch 2 (attempt 2)" in caplog.text
-    assert stored_under(job_id) == MODEL_FILES  # the model; the checkpoints are gone
+    assert stored_under(job_id) == model_files(attempt=2)  # the model; the checkpoints are gone
     with session_scope(get_settings().resolved_database_url) as session:
-        assert models.get(session, job_id).onnx_key == f"{job_id}/model.onnx"
+        assert models.get(session, job_id).onnx_key == f"{job_id}/a2/model.onnx"
 
 
 class Killed(BaseException):
@@ -140,7 +140,7 @@ def test_a_checkpoint_stored_under_the_old_key_format_still_resumes(
     job, history = load(job_id)
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
     assert [row.epoch for row in history] == list(range(EPOCHS + 1))
-    assert stored_under(job_id) == MODEL_FILES
+    assert stored_under(job_id) == model_files(attempt=2)
 
 
 def test_a_job_whose_worker_died_after_its_last_checkpoint_is_finished_by_the_next_attempt(
