@@ -246,3 +246,22 @@ def test_a_job_whose_checkpoints_cannot_be_deleted_still_succeeds(
     assert (job.status, job.error) == ("succeeded", None)
     assert "could not delete job" in caplog.text
     assert set(model_files()) < set(stored_under(job_id))  # the checkpoints stayed behind
+
+
+def test_a_model_stored_before_files_were_kept_by_attempt_still_serves(home: Path):
+    job_id = submit_line(epochs=2)
+    run_job(job_id)
+    with TestClient(create_app(get_settings())) as api:
+        before = (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json())
+    # Models registered before then have their files at <job>/model.* and <job>/weights.json.
+    folder = get_settings().resolved_artifacts_dir / job_id
+    for name in MODEL_NAMES:
+        (folder / "a1" / name).rename(folder / name)
+    with session_scope(get_settings().resolved_database_url) as session:
+        model = models.get(session, job_id)
+        model.keras_key, model.onnx_key = f"{job_id}/model.keras", f"{job_id}/model.onnx"
+    assert stored_under(job_id) == MODEL_NAMES
+    with TestClient(create_app(get_settings())) as api:
+        assert (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json()) == before
+        download = api.get(f"/v1/models/{job_id}/download", params={"format": "keras"})
+        assert download.content == (folder / "model.keras").read_bytes()
