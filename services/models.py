@@ -12,6 +12,14 @@ from models import Job, JobStatus, TrainedModel
 from services.errors import Conflict, NotFound
 
 
+def files_folder(job_id: str, attempt: int) -> str:
+    """The artifact-store folder for the model files attempt ``attempt`` of the job exports:
+    each attempt has its own, so an attempt taken over while uploading never replaces the files
+    the registered model (a later attempt's) points at. Models stored before this are under
+    ``<job>/`` itself; a model's registered keys, not this folder, say where its files are."""
+    return f"{job_id}/a{attempt}"
+
+
 def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
     """The job's model; it belongs to the job's owner."""
     owner = session.scalar(select(Job.owner).where(Job.id == job_id))

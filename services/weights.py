@@ -1,8 +1,13 @@
-"""A trained model's weights as JSON: stored by the worker for small models, read here."""
+"""A trained model's weights as JSON: stored by the worker for small models, read here.
+
+The file lies beside the model's registered ``.keras`` file: ``<job>/a<attempt>/weights.json``
+for models stored under their attempt's folder, ``<job>/weights.json`` for older ones.
+"""
 
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,8 +17,9 @@ from services.artifacts import ArtifactStore
 from services.errors import Conflict, NotFound
 
 
-def weights_key(model_id: str) -> str:
-    return f"{model_id}/weights.json"
+def weights_key(keras_key: str) -> str:
+    """The weights' key for the model whose ``.keras`` file is stored under ``keras_key``."""
+    return posixpath.join(posixpath.dirname(keras_key), "weights.json")
 
 
 def read(session: Session, store: ArtifactStore, model: TrainedModel, cap: int) -> dict[str, Any]:
@@ -28,7 +34,7 @@ def read(session: Session, store: ArtifactStore, model: TrainedModel, cap: int) 
             "with DESCENT_MAX_WEIGHTS_PARAMS, on the API and the workers)",
         )
     try:
-        path = store.local_path(weights_key(model.id))
+        path = store.local_path(weights_key(model.keras_key))
     except NotFound:
         raise NotFound(
             f"model {model.id!r} has no stored weights: it was trained before weights were "

@@ -31,13 +31,15 @@ class Exported:
 def export_model(model: keras.Model, sample: np.ndarray, folder: Path) -> Exported:
     keras_path = folder / "model.keras"
     onnx_path = folder / "model.onnx"
+    # Called first: the ONNX export refuses a model that has never been called, which is what
+    # a job resumed after its last epoch's checkpoint has (it trains no step).
+    keras_out = keras.ops.convert_to_numpy(model(sample, training=False))
     model.save(keras_path)
     model.export(str(onnx_path), format="onnx", verbose=False)
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
     onnx_out = session.run(None, {input_name: sample.astype(np.float32)})[0]
-    keras_out = keras.ops.convert_to_numpy(model(sample, training=False))
     diff = float(np.max(np.abs(onnx_out - keras_out)))
     if not diff <= MAX_ABS_DIFF:
         raise ExportError(

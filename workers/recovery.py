@@ -16,12 +16,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
-from models import EpochRecord, Job
+from models import EpochRecord, Job, TrainedModel
 from models.base import utcnow
 from models.db import session_scope
-from services import recovery
+from services import models, recovery
 from services.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -118,8 +118,9 @@ class CheckpointWriter:
 
     def discard(self) -> None:
         """The job ended with its model stored: its checkpoints are no longer needed (nothing
-        resumes a finished job, and its model's files live beside the checkpoint folder, not in
-        it). Best effort: a checkpoint left behind costs space, so a failure is only logged."""
+        resumes a finished job, and its model's files live in their attempt's folder,
+        ``<job>/a<attempt>/``, beside the checkpoint folder, not in it). Best effort: a
+        checkpoint left behind costs space, so a failure is only logged."""
         try:
             removed = self._store.delete(f"{self._job_id}/checkpoint")
             with session_scope(self._url) as session:
@@ -138,6 +139,29 @@ class CheckpointWriter:
                 self._store.delete(key)
             except Exception:
                 log.warning("could not delete old checkpoint %s", key, exc_info=True)
+
+
+def discard_unregistered_model(
+    database_url: str, store: ArtifactStore, job_id: str, attempt: int
+) -> None:
+    """Delete the model files a superseded attempt stored in its own folder: registering them
+    was refused (it is conditional on holding the job), so nothing will read them. Only this
+    attempt's folder goes, and not if the job's registered model points into it. Best effort:
+    files left behind cost space, so a failure is only logged."""
+    folder = models.files_folder(job_id, attempt)
+    try:
+        with session_scope(database_url) as session:
+            registered = session.scalar(
+                select(TrainedModel.keras_key).where(TrainedModel.id == job_id)
+            )
+        if registered is not None and registered.startswith(f"{folder}/"):
+            return
+        removed = store.delete(folder)
+    except Exception:
+        log.warning("could not delete %s's unregistered model files", folder, exc_info=True)
+        return
+    if removed:
+        log.info("job %s: deleted the %s model file(s) attempt %s stored", job_id, removed, attempt)
 
 
 def resume_point(store: ArtifactStore, job: Job):  # type: ignore[no-untyped-def]

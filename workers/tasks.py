@@ -11,7 +11,7 @@ from descent.settings import get_settings
 from models import JobStatus
 from models.db import session_scope
 from services import batches, datasets, epochs, jobs, models, recovery, weights
-from services.artifacts import get_store
+from services.artifacts import ArtifactStore, get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
 from workers import devices
@@ -22,6 +22,7 @@ from workers.recovery import (
     Heartbeat,
     Superseded,
     check_held,
+    discard_unregistered_model,
     forget_epochs_after,
     out_of_memory,
     resume_point,
@@ -67,7 +68,8 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
 
     Everything it writes for the job is conditional on ``attempt`` still holding it: once the
     sweep has taken the job over (this worker's heartbeat was late), the attempt stops at the
-    next batch or epoch end and leaves the job, its epochs, checkpoints and model alone."""
+    next batch or epoch end and leaves the job, its epochs, checkpoints and model alone; model
+    files it stored in its own folder but could not register, it deletes."""
     settings = get_settings()
     url = settings.resolved_database_url
     store = get_store(settings)
@@ -121,17 +123,19 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
         assert resolution is not None
         with tempfile.TemporaryDirectory() as folder:
             exported = export_model(result.model, result.sample, Path(folder))
-            # The model's keys are the job's, not the attempt's: an attempt taken over while
-            # it exported must not overwrite the files of the one that took over.
-            check_held(url, job_id, attempt)
-            keras_key = store.put_file(f"{job_id}/model.keras", exported.keras_path)
-            onnx_key = store.put_file(f"{job_id}/model.onnx", exported.onnx_path)
+            check_held(url, job_id, attempt)  # no upload for nothing
+            # The files go under this attempt's own folder: an attempt taken over after the
+            # check above (a stall past the heartbeat timeout) writes beside the files of the
+            # attempt that took over, never over them, and cannot register its own.
+            stored = models.files_folder(job_id, attempt)
+            keras_key = store.put_file(f"{stored}/model.keras", exported.keras_path)
+            onnx_key = store.put_file(f"{stored}/model.onnx", exported.onnx_path)
             if resolution.total_params <= settings.max_weights_params:
                 from training.weights import weights_as_lists
 
                 path = Path(folder) / "weights.json"
                 path.write_text(json.dumps(weights_as_lists(result.model, resolution)))
-                store.put_file(weights.weights_key(job_id), path)
+                store.put_file(weights.weights_key(keras_key), path)
         with session_scope(url) as session:
             if not recovery.hold(session, job_id, attempt):
                 raise Superseded(job_id, attempt)
@@ -158,25 +162,25 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
             else:
                 jobs.succeed(session, job_id, result.final_metrics)
         # Committed: the job is finished and its model (exported from the weights in memory,
-        # cancelled or not) is stored under its own keys. Nothing will resume it, so its
+        # cancelled or not) is stored in its attempt's folder. Nothing will resume it, so its
         # checkpoints go; best effort, never failing the job. A job that failed keeps its last
         # checkpoint (its error message says so).
         checkpoints.discard()
     except Superseded:
-        superseded(job_id, attempt)
+        superseded(url, store, job_id, attempt)
     except Exception as exc:
         log.exception("job %s failed", job_id)
         with session_scope(url) as session:
-            if not recovery.hold(session, job_id, attempt):
-                superseded(job_id, attempt)
-                return
-            if jobs.get(session, job_id).status == JobStatus.cancelling:
+            held = recovery.hold(session, job_id, attempt)
+            if held and jobs.get(session, job_id).status == JobStatus.cancelling:
                 jobs.end_cancelled(session, job_id, None)  # asked to stop: stopped, not failed
-            else:
+            elif held:
                 jobs.fail(session, job_id, out_of_memory(exc) or describe(exc))
+        if not held:
+            superseded(url, store, job_id, attempt)
 
 
-def superseded(job_id: str, attempt: int) -> None:
+def superseded(url: str, store: ArtifactStore, job_id: str, attempt: int) -> None:
     log.warning(
         "job %s: attempt %s was superseded (the job was taken over after a late heartbeat, or "
         "ended meanwhile); this attempt stops here and leaves the job's epochs, checkpoints, "
@@ -184,6 +188,7 @@ def superseded(job_id: str, attempt: int) -> None:
         job_id,
         attempt,
     )
+    discard_unregistered_model(url, store, job_id, attempt)
 
 
 def describe(exc: BaseException) -> str:

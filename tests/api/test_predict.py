@@ -36,6 +36,7 @@ def register_model(
     store = get_store(settings)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
+    stored = models.files_folder(job_id, attempt=1)  # where a worker's first attempt puts them
     with session_scope(settings.resolved_database_url) as session:
         assert jobs.claim(session, job_id)
         models.register(
@@ -46,13 +47,20 @@ def register_model(
             class_names=[str(d) for d in range(10)],
             input_shape=[28, 28, 1],
             scaling="divide_by_255",
-            keras_key=store.put_file(f"{job_id}/model.keras", keras_file),
-            onnx_key=store.put_file(f"{job_id}/model.onnx", classifier(tmp_path / "m.onnx")),
+            keras_key=store.put_file(f"{stored}/model.keras", keras_file),
+            onnx_key=store.put_file(f"{stored}/model.onnx", classifier(tmp_path / "m.onnx")),
             metrics={"val_accuracy": 0.5},
             export_check={"max_abs_diff": 0.0, "samples": 64},
         )
         jobs.succeed(session, job_id, {"val_accuracy": 0.5})
     return job_id
+
+
+def registered_keys(model_id: str) -> tuple[str, str]:
+    """Where the model's registered .keras and .onnx files are in the artifact store."""
+    with session_scope(get_settings().resolved_database_url) as session:
+        model = models.get(session, model_id)
+        return model.keras_key, model.onnx_key
 
 
 @pytest.fixture
@@ -274,15 +282,15 @@ def test_images_that_add_up_to_too_many_pixels_are_a_413(small_limits):
 def test_a_model_whose_files_are_gone_is_a_410(client: TestClient, model_id: str):
     image = {"instances": [[0] * 784]}
     assert post(client, model_id, json=image).status_code == 200  # loaded and cached
-    folder = get_settings().resolved_artifacts_dir / model_id
-    (folder / "model.onnx").unlink()
-    (folder / "model.keras").unlink()
+    for key in registered_keys(model_id):
+        get_store(get_settings()).local_path(key).unlink()
     assert_problem(post(client, model_id, json=image), 410, "ONNX file is missing")
     response = client.get(f"/v1/models/{model_id}/download?format=keras")
     assert_problem(response, 410, ".keras file is missing")
 
 
 def test_a_model_whose_file_is_unreadable_is_a_410(client: TestClient, model_id: str):
-    (get_settings().resolved_artifacts_dir / model_id / "model.onnx").write_bytes(b"garbage")
+    onnx_key = registered_keys(model_id)[1]
+    get_store(get_settings()).local_path(onnx_key).write_bytes(b"garbage")
     response = post(client, model_id, json={"instances": [[0] * 784]})
     assert_problem(response, 410, "cannot be loaded")

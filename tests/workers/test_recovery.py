@@ -9,15 +9,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from api.app import create_app
 from descent.settings import get_settings
 from models import Job, JobEvent
 from models.base import utcnow
 from models.db import session_scope
-from services import jobs, models, recovery
-from services.artifacts import LocalArtifactStore, get_store
-from tests.workers.test_tasks import MODEL_FILES, load, stored_under, submit_line
+from services import jobs, models, recovery, weights
+from services.artifacts import ArtifactStore, LocalArtifactStore, get_store
+from tests.workers.test_tasks import (
+    MODEL_NAMES,
+    load,
+    model_files,
+    served,
+    stored_under,
+    submit_line,
+)
 from training.spec import JobSpec
 from workers import tasks
 from workers.recovery import CheckpointWriter, Deadline, Superseded
@@ -101,9 +110,9 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
     # Epochs 0-2 are attempt 1's rows: attempt 2 resumed after its checkpoint of epoch 2.
     assert [(r.epoch, r.loss, r.seconds) for r in history[:3]] == at_takeover["epochs"]
     assert f"job {job_id} resumes after epoch 2 (attempt 2)" in caplog.text
-    assert stored_under(job_id) == MODEL_FILES  # the model; the checkpoints are gone
+    assert stored_under(job_id) == model_files(attempt=2)  # the model; the checkpoints are gone
     with session_scope(get_settings().resolved_database_url) as session:
-        assert models.get(session, job_id).onnx_key == f"{job_id}/model.onnx"
+        assert models.get(session, job_id).onnx_key == f"{job_id}/a2/model.onnx"
 
 
 class Killed(BaseException):
@@ -138,7 +147,32 @@ def test_a_checkpoint_stored_under_the_old_key_format_still_resumes(
     job, history = load(job_id)
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
     assert [row.epoch for row in history] == list(range(EPOCHS + 1))
-    assert stored_under(job_id) == MODEL_FILES
+    assert stored_under(job_id) == model_files(attempt=2)
+
+
+def test_a_job_whose_worker_died_after_its_last_checkpoint_is_finished_by_the_next_attempt(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
+    job_id = submit_line(epochs=EPOCHS)
+
+    class DiesAfterTheLastEpoch(CheckpointWriter):  # e.g. while exporting the model
+        def __call__(self, folder: Path, epoch: int) -> None:
+            super().__call__(folder, epoch)
+            if epoch == EPOCHS:
+                raise Killed
+
+    with monkeypatch.context() as patched, pytest.raises(Killed):
+        patched.setattr(tasks, "CheckpointWriter", DiesAfterTheLastEpoch)
+        tasks.run_job(job_id)
+    take_over(job_id, claim=False)
+    tasks.run_job(job_id)  # attempt 2: no epoch left to train, only the export
+
+    job, history = load(job_id)
+    assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
+    assert [row.epoch for row in history] == list(range(EPOCHS + 1))
+    assert job.final_metrics["loss"] == history[-1].loss
+    with TestClient(create_app(get_settings())) as api:
+        assert isinstance(served(api, job_id)["value"], float)
 
 
 def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_deletes_nothing(
@@ -188,3 +222,83 @@ def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_delete
     )
     assert "checkpoint/a1-epoch-0002.keras" not in stored_under(job_id)  # once pointed past
     assert "checkpoint/a2-epoch-0003.keras" in stored_under(job_id)
+
+
+class Recorded:
+    """The real store, noting every key written to it."""
+
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
+        self.puts: list[str] = []
+
+    def put_file(self, key: str, source: Path) -> str:
+        self.puts.append(key)
+        return self.store.put_file(key, source)
+
+    def local_path(self, key: str) -> Path:
+        return self.store.local_path(key)
+
+    def delete(self, key: str) -> int:
+        return self.store.delete(key)
+
+
+def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_models_files(
+    home: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="workers.recovery")
+    job_id = submit_line(epochs=EPOCHS)
+    url = get_settings().resolved_database_url
+    store = Recorded(get_store(get_settings()))
+    monkeypatch.setattr(tasks, "get_store", lambda settings: store)
+    registered: dict[str, str] = {}  # key -> sha256, once attempt 2 has registered the model
+    exported: list[int] = []
+
+    def export_model(*args: Any, **kwargs: Any) -> Any:
+        exported.append(1)
+        return real_export(*args, **kwargs)
+
+    def check_then_stall(database_url: str, job: str, attempt: int) -> None:
+        tasks_check_held(database_url, job, attempt)
+        if attempt == 1 and exported and not registered:
+            # Attempt 1 passed its last check before uploading, then stalled past the
+            # heartbeat timeout: attempt 2 claims the job and finishes it meanwhile.
+            take_over(job_id)
+            with session_scope(url) as session:
+                job_row = jobs.get(session, job_id)
+                spec = JobSpec.model_validate(job_row.spec)
+                deadline = Deadline(job_row.started_at, get_settings().job_time_limit_seconds)
+            tasks.train_claimed(job_id, spec, deadline, attempt=2)
+            with session_scope(url) as session:
+                model = models.get(session, job_id)
+                keys = [model.keras_key, model.onnx_key, weights.weights_key(model.keras_key)]
+            registered.update({key: sha256(store.local_path(key)) for key in keys})
+            store.puts.clear()
+
+    from training import export
+
+    real_export, tasks_check_held = export.export_model, tasks.check_held
+    monkeypatch.setattr(export, "export_model", export_model)
+    monkeypatch.setattr(tasks, "check_held", check_then_stall)
+    tasks.run_job(job_id)  # attempt 1, which stalls after its check
+
+    # Attempt 1 did upload its model after attempt 2 had registered one ...
+    assert [key.rsplit("/", 1)[1] for key in store.puts] == MODEL_NAMES
+    # ... and the files the registered model points at are attempt 2's, byte for byte.
+    assert {key: sha256(store.local_path(key)) for key in registered} == registered
+    assert not set(store.puts) & set(registered)
+    # Each attempt wrote to its own folder; attempt 1, refused the registration, deleted its.
+    assert sorted(registered) == [f"{job_id}/a2/{name}" for name in MODEL_NAMES]
+    assert store.puts == [f"{job_id}/a1/{name}" for name in MODEL_NAMES]
+    assert stored_under(job_id) == model_files(attempt=2)
+    assert "deleted the 3 model file(s) attempt 1 stored" in caplog.text
+    job, _ = load(job_id)
+    assert (job.status, job.attempts) == ("succeeded", 2)
+    with TestClient(create_app(get_settings())) as api:
+        download = api.get(f"/v1/models/{job_id}/download", params={"format": "onnx"})
+        assert hashlib.sha256(download.content).hexdigest() == registered[f"{job_id}/a2/model.onnx"]
+        assert isinstance(served(api, job_id)["value"], float)
+        assert api.get(f"/v1/models/{job_id}/weights").status_code == 200
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

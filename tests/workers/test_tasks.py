@@ -102,7 +102,13 @@ def test_a_job_trains_on_its_own_owners_data_set_when_two_share_a_name(home: Pat
 
 
 LINEAR = {"layers": [{"type": "dense", "units": 1, "activation": "linear"}]}
-MODEL_FILES = ["model.keras", "model.onnx", "weights.json"]
+MODEL_NAMES = ["model.keras", "model.onnx", "weights.json"]
+
+
+def model_files(attempt: int = 1) -> list[str]:
+    """What a finished job leaves under its folder: the model its attempt stored, in a folder of
+    that attempt's own."""
+    return [f"a{attempt}/{name}" for name in MODEL_NAMES]
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -180,7 +186,7 @@ def test_a_succeeded_jobs_checkpoints_are_deleted_and_its_model_still_serves(sto
     assert job.status == "succeeded"
     assert job.checkpoint_epoch == 3  # a checkpoint was written after every epoch ...
     assert job.checkpoint_key is None
-    assert stored_under(job_id) == MODEL_FILES  # ... and none is left; the model is
+    assert stored_under(job_id) == model_files()  # ... and none is left; the model is
     with TestClient(create_app(get_settings())) as api:
         assert isinstance(served(api, job_id)["value"], float)
         assert api.get(f"/v1/models/{job_id}/weights").status_code == 200
@@ -205,7 +211,7 @@ def test_a_cancelled_jobs_checkpoints_are_deleted_and_its_last_weights_still_ser
     job, history = load(job_id)
     assert job.status == "cancelled"
     assert 2 <= len(history) - 1 < 1_000  # it stopped early, after epochs it checkpointed
-    assert stored_under(job_id) == MODEL_FILES
+    assert stored_under(job_id) == model_files()
     with TestClient(create_app(get_settings())) as api:
         assert isinstance(served(api, job_id)["value"], float)
 
@@ -239,4 +245,23 @@ def test_a_job_whose_checkpoints_cannot_be_deleted_still_succeeds(
     job, _ = load(job_id)
     assert (job.status, job.error) == ("succeeded", None)
     assert "could not delete job" in caplog.text
-    assert set(MODEL_FILES) < set(stored_under(job_id))  # the checkpoints stayed behind
+    assert set(model_files()) < set(stored_under(job_id))  # the checkpoints stayed behind
+
+
+def test_a_model_stored_before_files_were_kept_by_attempt_still_serves(home: Path):
+    job_id = submit_line(epochs=2)
+    run_job(job_id)
+    with TestClient(create_app(get_settings())) as api:
+        before = (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json())
+    # Models registered before then have their files at <job>/model.* and <job>/weights.json.
+    folder = get_settings().resolved_artifacts_dir / job_id
+    for name in MODEL_NAMES:
+        (folder / "a1" / name).rename(folder / name)
+    with session_scope(get_settings().resolved_database_url) as session:
+        model = models.get(session, job_id)
+        model.keras_key, model.onnx_key = f"{job_id}/model.keras", f"{job_id}/model.onnx"
+    assert stored_under(job_id) == MODEL_NAMES
+    with TestClient(create_app(get_settings())) as api:
+        assert (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json()) == before
+        download = api.get(f"/v1/models/{job_id}/download", params={"format": "keras"})
+        assert download.content == (folder / "model.keras").read_bytes()
