@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from descent.settings import get_settings
 from models import Job, JobStatus, JobTransition
@@ -75,9 +75,15 @@ def check_name(name: str | None, field: str) -> None:
         )
 
 
+# A job and its transitions in one statement, so they agree: on PostgreSQL each statement of a
+# transaction sees what had committed when it began, and a second query for the transitions
+# could see a status change the job row read before it does not show.
+_WITH_TRANSITIONS = joinedload(Job.transitions)
+
+
 def get(session: Session, job_id: str, owner: str | None = None) -> Job:
     """The job; 404 if there is none, or if ``owner`` is given and the job is someone else's."""
-    job = session.get(Job, job_id, options=[selectinload(Job.transitions)])
+    job = session.get(Job, job_id, options=[_WITH_TRANSITIONS])
     if job is None or (owner is not None and job.owner != owner):
         raise NotFound(
             f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
@@ -91,14 +97,18 @@ def page(
     """Newest first; only ``owner``'s jobs if one is given."""
     mine = [Job.owner == owner] if owner is not None else []
     total = session.scalar(select(func.count()).select_from(Job).where(*mine)) or 0
-    jobs = session.scalars(
-        select(Job)
-        .where(*mine)
-        .options(selectinload(Job.transitions))
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    jobs = (
+        session.scalars(
+            select(Job)
+            .where(*mine)
+            .options(_WITH_TRANSITIONS)
+            .order_by(Job.created_at.desc(), Job.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        .unique()
+        .all()
+    )
     return jobs, total
 
 
@@ -135,7 +145,7 @@ def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
                 fix="nothing to cancel; to train again, submit the spec with POST /v1/jobs",
             )
     return session.get(  # type: ignore[return-value]
-        Job, job_id, options=[selectinload(Job.transitions)], populate_existing=True
+        Job, job_id, options=[_WITH_TRANSITIONS], populate_existing=True
     )
 
 
