@@ -219,22 +219,3 @@ def fail(session: Session, job_id: str, error: str) -> Job:
 def end_cancelled(session: Session, job_id: str, final_metrics: dict[str, float] | None) -> Job:
     """The worker stopped a job that was asked to stop; its finished epochs are kept."""
     return _finish(session, job_id, JobStatus.cancelled, final_metrics=final_metrics)
-
-def stop_running(session: Session, job_ids: Sequence[str]) -> list[str]:
-    """Ask those of the jobs that are running to stop (their workers end them cancelled)."""
-    now = utcnow()
-    return [
-        job_id
-        for job_id in job_ids
-        if _move(session, job_id, JobStatus.running, JobStatus.cancelling, now)
-    ]
-
-
-def cancel_queued(session: Session, job_ids: Sequence[str]) -> list[str]:
-    """Cancel those of the jobs that are still queued, at once; the ids that were cancelled."""
-    now = utcnow()
-    return [
-        job_id
-        for job_id in job_ids
-        if _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)
-    ]
