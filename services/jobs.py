@@ -85,10 +85,14 @@ def get(session: Session, job_id: str, owner: str | None = None) -> Job:
     """The job; 404 if there is none, or if ``owner`` is given and the job is someone else's."""
     job = session.get(Job, job_id, options=[_WITH_TRANSITIONS])
     if job is None or (owner is not None and job.owner != owner):
-        raise NotFound(
-            f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
-        )
+        raise not_found(job_id)
     return job
+
+
+def not_found(job_id: str) -> NotFound:
+    return NotFound(
+        f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
+    )
 
 
 def page(
