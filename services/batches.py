@@ -145,13 +145,15 @@ def cancel(session: Session, batch_id: str) -> Batch:
     )
     if locked.rowcount != 1:  # type: ignore[attr-defined]
         get(session, batch_id)  # raises NotFound
-    unfinished = session.execute(
-        select(Job.id, Job.status).where(
-            Job.batch_id == batch_id, Job.status.in_([JobStatus.queued, JobStatus.running])
-        )
-    ).all()
-    jobs.cancel_queued(session, [i for i, status in unfinished if status == JobStatus.queued])
-    jobs.stop_running(session, [i for i, status in unfinished if status == JobStatus.running])
+    # Each job is moved on its own terms (as a job's own cancel does), not from a list of
+    # statuses read first: a worker may claim a queued job after that read, and the job must
+    # then be asked to stop rather than left training.
+    for job_id in session.scalars(
+        select(Job.id)
+        .where(Job.batch_id == batch_id, Job.status.in_([JobStatus.queued, JobStatus.running]))
+        .order_by(Job.batch_index)
+    ).all():
+        jobs.stop(session, job_id, now)
     return session.get_one(Batch, batch_id, populate_existing=True)
 
 

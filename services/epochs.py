@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from models import EpochRecord, Job
-from services import events, overfitting
+from services import events, jobs, overfitting
 
 COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 DEFAULT_OVERFITTING_PATIENCE = 2
@@ -56,6 +57,36 @@ def history(session: Session, job_id: str) -> Sequence[EpochRecord]:
     return session.scalars(
         select(EpochRecord).where(EpochRecord.job_id == job_id).order_by(EpochRecord.epoch)
     ).all()
+
+
+@dataclass(frozen=True)
+class JobHistory:
+    """A job's epochs with its status and flags as they stood when those epochs were read."""
+
+    status: str
+    best_epoch: int | None
+    overfitting_since: int | None
+    epochs: list[EpochRecord]
+
+
+def job_history(session: Session, job_id: str) -> JobHistory:
+    """The job's history and its status and flags (404 if there is no such job).
+
+    One statement reads them all, so they agree: each statement sees what had committed when
+    it began (PostgreSQL; SQLite outside a write), and an epoch recorded between a read of the
+    job and a read of its epochs would leave the job's best epoch behind the rows shown."""
+    rows = session.execute(
+        select(Job.status, Job.best_epoch, Job.overfitting_since, EpochRecord)
+        .outerjoin(EpochRecord, EpochRecord.job_id == Job.id)
+        .where(Job.id == job_id)
+        .order_by(EpochRecord.epoch)
+        .execution_options(populate_existing=True)
+    ).all()
+    if not rows:
+        raise jobs.not_found(job_id)
+    status, best_epoch, overfitting_since, _ = rows[0]
+    epochs = [row.EpochRecord for row in rows if row.EpochRecord is not None]
+    return JobHistory(status, best_epoch, overfitting_since, epochs)
 
 
 def as_row(record: EpochRecord) -> dict[str, Any]:

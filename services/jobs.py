@@ -85,10 +85,14 @@ def get(session: Session, job_id: str, owner: str | None = None) -> Job:
     """The job; 404 if there is none, or if ``owner`` is given and the job is someone else's."""
     job = session.get(Job, job_id, options=[_WITH_TRANSITIONS])
     if job is None or (owner is not None and job.owner != owner):
-        raise NotFound(
-            f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
-        )
+        raise not_found(job_id)
     return job
+
+
+def not_found(job_id: str) -> NotFound:
+    return NotFound(
+        f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
+    )
 
 
 def page(
@@ -132,21 +136,32 @@ def claim(session: Session, job_id: str, **where: str | None) -> bool:
 def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
     """Cancel a queued job at once; ask a running one to stop (its worker ends it cancelled)."""
     get(session, job_id, owner)
-    now = utcnow()
-    if not (
-        _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)
-        or _move(session, job_id, JobStatus.running, JobStatus.cancelling, now)
-    ):
-        status = session.scalar(select(Job.status).where(Job.id == job_id))
-        if status != JobStatus.cancelling:  # asking twice is fine; a finished job is not
-            raise Conflict(
-                f"job {job_id!r} already finished with status {status!r}; only a queued or "
-                "running job can be cancelled",
-                fix="nothing to cancel; to train again, submit the spec with POST /v1/jobs",
-            )
+    found = stop(session, job_id, utcnow())
+    if found is not None and found != JobStatus.cancelling:  # asking twice is fine
+        raise Conflict(
+            f"job {job_id!r} already finished with status {found!r}; only a queued or "
+            "running job can be cancelled",
+            fix="nothing to cancel; to train again, submit the spec with POST /v1/jobs",
+        )
     return session.get(  # type: ignore[return-value]
         Job, job_id, options=[_WITH_TRANSITIONS], populate_existing=True
     )
+
+
+def stop(session: Session, job_id: str, now: datetime) -> str | None:
+    """Cancel the job if it is queued, ask it to stop if it is running: None once one of those
+    is done, else the status the job is in (cancelling already, or finished)."""
+    # A worker's claim (queued -> running) or the sweep's requeue (running -> queued) can
+    # commit between the two conditional moves, or between a caller's read and them; the job
+    # is still unfinished then, so try again rather than report it as it never was.
+    while True:
+        if _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now):
+            return None
+        if _move(session, job_id, JobStatus.running, JobStatus.cancelling, now):
+            return None
+        status = session.scalar(select(Job.status).where(Job.id == job_id))
+        if status not in (JobStatus.queued, JobStatus.running):
+            return status
 
 
 def should_stop(session: Session, job_id: str, attempt: int | None = None) -> bool:
@@ -208,23 +223,3 @@ def fail(session: Session, job_id: str, error: str) -> Job:
 def end_cancelled(session: Session, job_id: str, final_metrics: dict[str, float] | None) -> Job:
     """The worker stopped a job that was asked to stop; its finished epochs are kept."""
     return _finish(session, job_id, JobStatus.cancelled, final_metrics=final_metrics)
-
-
-def stop_running(session: Session, job_ids: Sequence[str]) -> list[str]:
-    """Ask those of the jobs that are running to stop (their workers end them cancelled)."""
-    now = utcnow()
-    return [
-        job_id
-        for job_id in job_ids
-        if _move(session, job_id, JobStatus.running, JobStatus.cancelling, now)
-    ]
-
-
-def cancel_queued(session: Session, job_ids: Sequence[str]) -> list[str]:
-    """Cancel those of the jobs that are still queued, at once; the ids that were cancelled."""
-    now = utcnow()
-    return [
-        job_id
-        for job_id in job_ids
-        if _move(session, job_id, JobStatus.queued, JobStatus.cancelled, now, finished_at=now)
-    ]

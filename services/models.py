@@ -32,10 +32,20 @@ def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
 def get(session: Session, model_id: str, owner: str | None = None) -> TrainedModel:
     """The model, or 404 for an unknown id (or another ``owner``'s), or 409 while its job has
     not succeeded."""
-    model = session.get(TrainedModel, model_id, options=[joinedload(TrainedModel.job)])
+    # The job and its model in one statement, so they agree: the worker registers the model in
+    # the commit that ends the job, and each statement sees what had committed when it began
+    # (PostgreSQL; SQLite outside a write), so a second query could see the job ended while
+    # the first saw no model yet, and call a model that is there missing.
+    found = session.execute(
+        select(Job, TrainedModel)
+        .outerjoin(TrainedModel, TrainedModel.id == Job.id)
+        .where(Job.id == model_id)
+        .options(joinedload(TrainedModel.job))
+        .execution_options(populate_existing=True)
+    ).first()
+    job, model = found if found is not None else (None, None)
     if model is not None and (owner is None or model.owner == owner):
         return model
-    job = session.get(Job, model_id)
     if job is None or (owner is not None and job.owner != owner):
         raise NotFound(
             f"no model with id {model_id!r}",

@@ -152,5 +152,5 @@ def get_batch(batch: BatchDep, session: SessionDep, metric: str = MetricQuery) -
 
 @router.post("/{batch_id}/cancel", response_model=BatchPublic, summary="Cancel a batch")
 def cancel_batch(batch: BatchDep, session: SessionDep) -> BatchPublic:
-    """Cancel the batch's queued jobs at once and send no further job; running jobs finish."""
+    """Cancel the batch's queued jobs at once, stop its running ones, send no further job."""
     return to_public(session, batches.cancel(session, batch.id), DEFAULT_METRIC)

@@ -93,14 +93,14 @@ def get_job(job: JobDep, session: SessionDep) -> JobPublic:
 @router.get("/{job_id}/history", response_model=History, summary="Get a job's epoch history")
 def get_history(job: JobDep, session: SessionDep) -> History:
     """One row per finished epoch, epoch 0 being the untrained model; grows while the job runs."""
-    rows = epochs.history(session, job.id)
+    found = epochs.job_history(session, job.id)
     return History.model_validate(
         {
             "job_id": job.id,
-            "status": job.status,
-            "best_epoch": job.best_epoch,
-            "overfitting_since": job.overfitting_since,
-            "epochs": rows,
+            "status": found.status,
+            "best_epoch": found.best_epoch,
+            "overfitting_since": found.overfitting_since,
+            "epochs": found.epochs,
         },
         from_attributes=True,
     )

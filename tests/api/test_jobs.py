@@ -2,7 +2,11 @@
 
 from fastapi.testclient import TestClient
 
+from descent.settings import get_settings
+from models.db import session_scope
+from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
+from tests.races import committed, statement
 
 PROBLEM = "application/problem+json"
 
@@ -117,6 +121,25 @@ def test_history_of_a_queued_job_is_empty(client: TestClient):
         "overfitting_since": None,
         "epochs": [],
     }
+
+
+def test_history_read_as_an_epoch_is_recorded_agrees_with_its_rows(client: TestClient):
+    job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
+    with session_scope(get_settings().resolved_database_url) as session:
+        assert jobs.claim(session, job_id)
+        epochs.record(session, job_id, 0, 1.0, {"loss": 2.3, "val_loss": 2.3})
+
+    def record_better_epoch(session):
+        epochs.record(session, job_id, 1, 1.0, {"loss": 0.5, "val_loss": 0.6})
+
+    # The worker records epoch 1 (the new best) just before the API reads the epoch rows.
+    with committed(record_better_epoch, before=statement("SELECT", containing="epoch.id")):
+        history = client.get(f"/v1/jobs/{job_id}/history").json()
+    last = history["epochs"][-1]
+    assert (history["best_epoch"], history["overfitting_since"]) == (
+        last["best_epoch"],
+        last["overfitting_since"],
+    ), history
 
 
 def test_bad_paging_is_a_422(client: TestClient):

@@ -11,6 +11,8 @@ import pytest
 from descent.settings import get_settings
 from models.db import session_scope
 from services import batches, jobs, queue
+from tests.conftest import ON_POSTGRES
+from tests.races import committed, statement
 from training.spec import JobSpec
 from workers.tasks import start_next_of_batch
 
@@ -99,6 +101,29 @@ def test_cancel_cancels_what_is_queued_stops_what_runs_and_sends_nothing_more(ho
 def test_a_job_cancelled_before_its_turn_is_passed_over(home: Path):
     ids = create_batch(3, max_parallel=1)
     with session_scope(url()) as session:
-        jobs.cancel_queued(session, [ids[1]])
+        jobs.cancel(session, ids[1])
     finish(ids[0])
     assert broker_messages(home) == [ids[0], ids[2]]
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="SQLite: the cancel's first UPDATE takes the database's write lock, so no claim can "
+    "commit until the cancel has",
+)
+def test_a_job_claimed_while_its_batch_is_cancelled_is_asked_to_stop(home: Path):
+    ids = create_batch(2, max_parallel=2)
+    with session_scope(url()) as session:
+        batch_id = jobs.get(session, ids[0]).batch_id
+
+    def claim(session):
+        assert jobs.claim(session, ids[0])
+
+    # A worker claims the first job once the cancel has read which jobs are unfinished.
+    with committed(claim, before=statement("UPDATE job ")), session_scope(url()) as session:
+        batches.cancel(session, batch_id)
+        answered = [job.status for job in batches.jobs_of(session, batch_id)]  # as the API
+    with session_scope(url()) as session:
+        stored = [job.status for job in batches.jobs_of(session, batch_id)]
+        assert jobs.should_stop(session, ids[0])  # its worker stops within one batch
+    assert answered == stored == ["cancelling", "cancelled"]

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from descent.settings import get_settings
@@ -10,6 +11,8 @@ from models import Job
 from models.base import utcnow
 from models.db import session_scope
 from services import jobs, recovery
+from tests.conftest import ON_POSTGRES
+from tests.races import committed, statement
 from training.spec import JobSpec
 
 SPEC = {"dataset": {"name": "mnist", "limit": 50}, "model": {"preset": "dense"}, "epochs": 1}
@@ -109,3 +112,26 @@ def test_resending_backs_off_for_a_job_that_merely_waits_in_line(home: Path):
     # Sent again at +resend; the next resend waits as long as the job had waited by then.
     assert sweep_at(2 * resend + 1.5).resent == []
     assert sweep_at(3 * resend + 3).resent == [job_id]
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRES,
+    reason="SQLite: the cancel's first UPDATE takes the database's write lock, so the sweep "
+    "cannot commit until the cancel has",
+)
+def test_a_job_the_sweep_queues_again_while_it_is_cancelled_is_cancelled(home: Path):
+    job_id = claimed()
+    later = utcnow() + timedelta(seconds=get_settings().heartbeat_timeout_seconds + 1)
+
+    def requeue(session):
+        assert recovery.sweep(session, get_settings(), later).resumed == [job_id]
+
+    # The cancel finds the job not queued; the sweep puts it back in the queue before the
+    # cancel tries it as running.
+    url = get_settings().resolved_database_url
+    with committed(requeue, before=statement("UPDATE job ", nth=2)), session_scope(url) as session:
+        cancelled = jobs.cancel(session, job_id)
+    assert cancelled.status == job(job_id).status == "cancelled"
+    assert [t.status for t in job(job_id).transitions] == [
+        "queued", "running", "queued", "cancelled",
+    ]  # fmt: skip
