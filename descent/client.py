@@ -247,25 +247,16 @@ class Client:
     def history(self, job_id: str) -> History:
         return History.model_validate(self._request("GET", f"/v1/jobs/{job_id}/history"))
 
-    def job_events(self, job_id: str, *, last_event_id: int | None = None) -> Iterator[sse.Event]:
+    def job_events(self, job_id: str, *, last_event_id: int | None = None) -> EventStream:
         """The job's events (``status``, ``epoch``, ``progress``) after ``last_event_id``, as
-        they happen. The stream ends after the job's final status; it is empty when the job
-        has ended and every event was sent already (a 204). A dropped connection raises an
-        ``ApiError`` with no status: resume with the last event's id."""
-        path = f"/v1/jobs/{job_id}/events"
+        they happen, read while the result is iterated. The stream ends after the job's final
+        status, or when the server closes it (shutting down); it is empty, with ``done`` set,
+        when the job has ended and every event was sent already (a 204). A dropped connection
+        raises an ``ApiError`` with no status: resume with the last event's id."""
         headers = {"accept": "text/event-stream"}
         if last_event_id is not None:
             headers["last-event-id"] = str(last_event_id)
-        try:
-            with self._http.stream("GET", path, headers=headers) as response:
-                if response.status_code == 204:
-                    return
-                if response.is_error:
-                    response.read()
-                    raise ApiError.from_response(response)
-                yield from sse.parse(response.iter_lines())
-        except httpx.TransportError as exc:
-            raise self._unreachable("GET", path, exc) from exc
+        return EventStream(self, f"/v1/jobs/{job_id}/events", headers)
 
     def cancel_job(self, job_id: str) -> Job:
         return Job.model_validate(self._request("POST", f"/v1/jobs/{job_id}/cancel"))
@@ -399,6 +390,29 @@ class Client:
             f"{method} {self.url}{path} failed: {exc or type(exc).__name__}",
             fix="start it with `descent serve`, or point --url (or DESCENT_URL) at it",
         )
+
+
+class EventStream:
+    """One connection to a job's event stream, made when it is iterated."""
+
+    def __init__(self, client: Client, path: str, headers: dict[str, str]) -> None:
+        self._client, self._path, self._headers = client, path, headers
+        # Only the server's 204 says no event will follow: a stream that just stops may have
+        # been cut short by an API process shutting down, with events still to come.
+        self.done = False
+
+    def __iter__(self) -> Iterator[sse.Event]:
+        try:
+            with self._client._http.stream("GET", self._path, headers=self._headers) as response:
+                if response.status_code == 204:
+                    self.done = True
+                    return
+                if response.is_error:
+                    response.read()
+                    raise ApiError.from_response(response)
+                yield from sse.parse(response.iter_lines())
+        except httpx.TransportError as exc:
+            raise self._client._unreachable("GET", self._path, exc) from exc
 
 
 def _dataset_path(name_or_id: str) -> str:

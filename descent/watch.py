@@ -57,9 +57,9 @@ def stream_job(
     failing_since: float | None = None
     while not job.finished:
         try:
-            heard = False
-            for event in client.job_events(job_id, last_event_id=last_id):
-                heard, failing_since = True, None
+            events = client.job_events(job_id, last_event_id=last_id)
+            for event in events:
+                failing_since = None
                 last_id = event.id if event.id is not None else last_id
                 if event.kind == "status":
                     if told:
@@ -81,7 +81,7 @@ def stream_job(
                     ever.add(epoch.epoch)
                     yield JobUpdate(job, _in_order(epochs), epoch, rerun)
                 # else: batch progress, which a watch does not show
-            if not heard and not job.finished and client.get_job(job_id).finished:
+            if events.done:
                 break  # a 204: the job has ended and every event was sent already
         except ApiError as error:
             if error.status is not None:  # the server answered: asking again won't help

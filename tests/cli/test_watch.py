@@ -69,7 +69,10 @@ class Watch:
         """The next line that starts with ``start`` (the lines before it are kept too)."""
         deadline = time.monotonic() + LINE_SECONDS
         while (left := deadline - time.monotonic()) > 0:
-            line = self._queue.get(timeout=left)
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                break  # out of time: say so below, with what the watch printed
             if line is None:
                 break
             self.lines.append(line)
@@ -78,10 +81,14 @@ class Watch:
         raise AssertionError(f"no line starting {start!r}; the output was:\n" + self.output)
 
     def finish(self) -> int:
-        rc = self.process.wait(LINE_SECONDS)
-        while (line := self._queue.get(timeout=LINE_SECONDS)) is not None:
-            self.lines.append(line)
-        return rc
+        """The watch's exit status, once it has ended and all it printed is in ``lines``."""
+        deadline = time.monotonic() + LINE_SECONDS
+        try:
+            while (line := self._queue.get(timeout=_left(deadline))) is not None:
+                self.lines.append(line)
+            return self.process.wait(_left(deadline))
+        except (queue.Empty, subprocess.TimeoutExpired):
+            raise AssertionError("the watch did not end; the output was:\n" + self.output) from None
 
     @property
     def output(self) -> str:
@@ -89,6 +96,10 @@ class Watch:
 
     def job_id(self) -> str:
         return self.wait_for("submitted job ").split()[2]
+
+
+def _left(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 @pytest.fixture
@@ -233,3 +244,28 @@ def test_a_watch_still_running_when_its_test_ends_is_killed(api_only: Service, s
     with Watch(api_only, spec) as watch:
         watch.job_id()
     assert watch.process.poll() is not None
+
+
+def test_a_line_that_never_comes_fails_the_test_with_the_watchs_output(
+    api_only: Service, spec: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The harness itself: waiting in vain reports what the watch printed instead."""
+    with Watch(api_only, spec) as watch:
+        job_id = watch.job_id()
+        monkeypatch.setattr(sys.modules[__name__], "LINE_SECONDS", 1)
+        with pytest.raises(AssertionError, match=f"submitted job {job_id}"):
+            watch.wait_for("epoch 0/")  # no worker: the job stays queued
+
+
+def test_the_client_tells_the_servers_204_from_a_stream_that_ends(api_only: Service):
+    """Only a 204 says no event will follow; a stream may end because its API process stops."""
+    job_id = api_only.client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
+    as_worker(api_only, jobs.claim, job_id)
+    as_worker(api_only, jobs.succeed, job_id, {"loss": 0.5})
+    with Client(api_only.url) as client:
+        whole = client.job_events(job_id)
+        told = list(whole)
+        rest = client.job_events(job_id, last_event_id=told[-1].id)
+        assert list(rest) == [] and rest.done
+    assert [event.data["status"] for event in told] == ["queued", "running", "succeeded"]
+    assert not whole.done  # it ended after the job's final status

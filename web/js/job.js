@@ -46,6 +46,13 @@ function rank(value) {
   return FINISHED.has(value) ? 3 : ["queued", "running", "cancelling"].indexOf(value);
 }
 
+// An answer can arrive after newer news: a read sent at "running" answered after the stream's
+// "succeeded", or the cancel's "cancelling" after "cancelled". What it says is older than what
+// the page shows, and would leave it stuck there: the stream has ended and says no more.
+function outdated(value) {
+  return rank(value) < rank(status);
+}
+
 function setStatus(next) {
   status = next;
   $("status").replaceChildren(statusBadge(next));
@@ -59,6 +66,7 @@ function setStatus(next) {
 }
 
 function showJob(data) {
+  if (outdated(data.status)) return; // its times and model link are as old as its status
   job = data;
   document.title = `Descent — ${jobLabel(job)}`;
   $("title").textContent = `Job ${jobLabel(job)}`;
@@ -171,7 +179,7 @@ function onEvent({ type, data }) {
   } else if (type === "progress") {
     showProgress(value);
   } else if (type === "status") {
-    if (rank(value.status) < rank(status)) return; // replayed history: the page already knows
+    if (outdated(value.status)) return; // replayed history: the page already knows
     setStatus(value.status);
     if (FINISHED.has(value.status)) stream.close(); // the stream ends with the job
     if (value.status !== job.status) refresh(); // times, final metrics, the model link
@@ -190,7 +198,7 @@ $("cancel").addEventListener("click", async () => {
   $("cancel").disabled = true;
   try {
     const answer = await api(`v1/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
-    setStatus(answer.status);
+    if (!outdated(answer.status)) setStatus(answer.status);
   } catch (error) {
     $("cancel-note").textContent = error.message;
     $("cancel").disabled = !(status === "queued" || status === "running");

@@ -1,0 +1,124 @@
+"""The job page when an answer comes after newer news from the event stream: a read of the job
+sent while it ran, or the cancel's answer, landing after the job's final event. The page stays
+on the final status: a late answer never takes it back.
+
+No worker runs: the test moves the job on with the service calls a worker makes, and holds
+the page's requests with Playwright's routing until the stream has told the job's end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from models.db import session_scope
+from services import jobs
+from tests.api.conftest import MNIST_SPEC
+from tests.conftest import Backend, Service, start_service, stop_service
+from tests.web.conftest import Browser, text, wait_for_status
+
+pytestmark = [pytest.mark.integration, pytest.mark.web]
+
+# Each answer the page reads through response.text() is counted once the code awaiting it has
+# run: that code is promise continuations only, which all run before a timer's callback.
+COUNT_THE_ANSWERS_READ = """
+window.__read = [];
+const readText = Response.prototype.text;
+Response.prototype.text = async function () {
+  const body = await readText.call(this);
+  setTimeout(() => window.__read.push(new URL(this.url).pathname));
+  return body;
+};
+"""
+
+
+@pytest.fixture(scope="module")
+def api_only(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
+    home = tmp_path_factory.mktemp("descent-web-api")
+    running = start_service(home, worker=False, **backend(home))
+    yield running
+    stop_service(running)
+
+
+@pytest.fixture
+def web(browser, api_only: Service) -> Iterator[Browser]:
+    opened = Browser(browser, api_only)
+    opened.context.add_init_script(COUNT_THE_ANSWERS_READ)
+    yield opened
+    opened.close()
+
+
+def as_worker(service: Service, action, *args, **kwargs):
+    with session_scope(service.settings.resolved_database_url) as session:
+        return action(session, *args, **kwargs)
+
+
+def wait_until_read(web: Browser, path: str, times: int) -> None:
+    web.page.wait_for_function(
+        "([path, times]) => window.__read.filter((p) => p === path).length >= times",
+        arg=[path, times],
+    )
+
+
+def test_a_read_sent_while_the_job_ran_and_answered_after_it_succeeded_is_not_shown(
+    web: Browser, api_only: Service
+):
+    job_id = api_only.client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
+    path = f"/v1/jobs/{job_id}"
+    page, reads, held = web.page, [], []
+
+    def hold_the_second_read(route) -> None:
+        # The page reads the job when it opens, then again on each status event: the read
+        # that the "running" event asks for is held.
+        reads.append(route)
+        if len(reads) == 2:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"**{path}", hold_the_second_read)
+    page.goto(f"/job.html?id={job_id}")
+    wait_for_status(page, "queued")
+    with page.expect_request(f"**{path}"):
+        as_worker(api_only, jobs.claim, job_id)
+    running = api_only.client.get(path).json()  # what the held read would have been told
+    as_worker(api_only, jobs.succeed, job_id, {"loss": 0.5})
+    wait_for_status(page, "succeeded")
+    page.get_by_role("link", name="Predict with this model").wait_for()
+
+    assert len(held) == 1 and running["status"] == "running"
+    held[0].fulfill(json=running)
+    wait_until_read(web, path, 3)
+    assert text(page, "#status") == "succeeded"
+    assert page.get_by_role("link", name="Predict with this model").is_visible()
+    assert not page.get_by_role("button", name="Cancel job").is_enabled()
+    assert web.errors == []
+
+
+def test_the_cancel_answer_that_comes_after_the_job_ended_cancelled_is_not_shown(
+    web: Browser, api_only: Service
+):
+    job_id = api_only.client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
+    as_worker(api_only, jobs.claim, job_id)
+    path = f"/v1/jobs/{job_id}/cancel"
+    page, held = web.page, []
+
+    def answer_later(route) -> None:
+        held.append((route, route.fetch()))  # the server takes the cancel now; the page waits
+
+    page.route(f"**{path}", answer_later)
+    page.goto(f"/job.html?id={job_id}")
+    wait_for_status(page, "running")
+    page.get_by_role("button", name="Cancel job").click()
+    wait_for_status(page, "cancelling")  # told by the stream, while the answer is held
+    as_worker(api_only, jobs.end_cancelled, job_id, None)
+    wait_for_status(page, "cancelled")
+
+    route, answer = held[0]
+    assert answer.json()["status"] == "cancelling"
+    route.fulfill(response=answer)
+    wait_until_read(web, path, 1)
+    assert text(page, "#status") == "cancelled"
+    assert text(page, "#cancel-note").startswith("Cancelled")
+    assert not page.get_by_role("button", name="Cancel job").is_enabled()
+    assert web.errors == []
