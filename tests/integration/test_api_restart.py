@@ -23,6 +23,7 @@ pytestmark = pytest.mark.integration
 # a long timeout costs nothing, and keeps a live worker starved of CPU on a loaded machine from
 # being taken over (an attempt that this test says never happens).
 RECOVERY = {**FAST_RECOVERY, "DESCENT_HEARTBEAT_TIMEOUT_SECONDS": "30"}
+STOP_SECONDS = 60
 
 
 def start_worker(home: Path, backend: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -39,6 +40,17 @@ def start_worker(home: Path, backend: dict[str, str]) -> subprocess.Popen[bytes]
         )
 
 
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if the worker is still shutting down (a pool child it had just
+    started may be importing TensorFlow on a loaded machine): no process is left behind."""
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
 def test_an_api_restart_mid_job_leaves_the_training_alone(tmp_path: Path, backend: Backend):
     home = tmp_path / "home"
     state = backend(home)  # on the PostgreSQL pass: PostgreSQL + Redis, shared by both
@@ -53,8 +65,7 @@ def test_an_api_restart_mid_job_leaves_the_training_alone(tmp_path: Path, backen
         history = service.client.get(f"/v1/jobs/{job_id}/history").json()["epochs"]
     finally:
         stop_service(service)
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(60)
+        stop_worker(worker)
     assert job["status"] == "succeeded", job["error"]
     assert job["attempts"] == 1  # the worker never lost the job
     assert [row["epoch"] for row in history] == list(range(6))
