@@ -4,7 +4,7 @@ Events are written by the same service calls the worker makes, on a real databas
 """
 
 import threading
-import time
+from collections.abc import Callable, Iterator
 
 from fastapi.testclient import TestClient
 
@@ -27,12 +27,43 @@ def train_two_epochs(job_id: str) -> None:
     as_worker(epochs.record, job_id, 1, 1.5, {"loss": 0.5, "val_loss": 0.6, "accuracy": 0.8})
 
 
-def read(client: TestClient, job_id: str, last_event_id: int | None = None) -> list[Event]:
+def listen(client: TestClient, job_id: str, last_event_id: int | None = None) -> Iterator[Event]:
+    """The job's events as they arrive, until the stream ends."""
     headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
     with client.stream("GET", f"/v1/jobs/{job_id}/events", headers=headers) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        return list(parse(response.iter_lines()))
+        yield from parse(response.iter_lines())
+
+
+def read(client: TestClient, job_id: str, last_event_id: int | None = None) -> list[Event]:
+    return list(listen(client, job_id, last_event_id))
+
+
+def read_ending_the_job_after(
+    client: TestClient, job_id: str, kind: str, end: Callable[[], object]
+) -> list[Event]:
+    """Read the whole stream; ``end()`` runs (on another thread) once an event of ``kind`` was
+    read, so that the stream can end: a running job's stream does not. Without such an event,
+    ``end()`` runs after a minute, and the stream ends without it."""
+    seen = threading.Event()
+
+    def ender() -> None:
+        seen.wait(60)
+        end()
+
+    thread = threading.Thread(target=ender)
+    thread.start()
+    received = []
+    try:
+        for event in listen(client, job_id):
+            received.append(event)
+            if event.kind == kind:
+                seen.set()
+    finally:
+        seen.set()  # a reader that failed leaves no thread waiting
+        thread.join()
+    return received
 
 
 def summary(stream: list[Event]) -> list[tuple[str, object]]:
@@ -78,15 +109,11 @@ def test_last_event_id_resumes_without_loss_or_duplicates(client: TestClient):
 def test_a_live_stream_gets_events_as_they_happen_and_ends_with_the_job(client: TestClient):
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
 
-    def worker() -> None:
-        time.sleep(0.5)  # the stream is open and waiting by now
+    def worker() -> None:  # only once the stream has sent "queued": it is open and waiting
         train_two_epochs(job_id)
         as_worker(jobs.succeed, job_id, {"loss": 0.5})
 
-    thread = threading.Thread(target=worker)
-    thread.start()
-    stream = read(client, job_id)
-    thread.join()
+    stream = read_ending_the_job_after(client, job_id, "status", worker)
     assert summary(stream)[-1] == ("status", "succeeded")
     assert ("epoch", 1) in summary(stream)
 
@@ -94,13 +121,10 @@ def test_a_live_stream_gets_events_as_they_happen_and_ends_with_the_job(client: 
 def test_progress_is_streamed_while_the_job_runs(client: TestClient):
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
     train_two_epochs(job_id)
-    # A running job's stream does not end: end the job once the reader has caught up.
-    thread = threading.Thread(
-        target=lambda: (time.sleep(0.5), as_worker(jobs.fail, job_id, "stopped by the test"))
+    # Failing the job deletes its progress events: only once the reader has had its progress.
+    stream = read_ending_the_job_after(
+        client, job_id, "progress", lambda: as_worker(jobs.fail, job_id, "stopped by the test")
     )
-    thread.start()
-    stream = read(client, job_id)
-    thread.join()
     progress = [e.data for e in stream if e.kind == "progress"]
     assert progress == [{"epoch": 1, "step": 5, "steps": 10, "loss": 1.2}]
     assert read(client, job_id)[-1].data["status"] == "failed"

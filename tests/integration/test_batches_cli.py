@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 from descent.cli import app
 from descent.settings import PROJECT_ROOT
 from tests.conftest import Service
+from tests.integration.test_crash_resume import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -52,41 +53,63 @@ def submitted_id(output: str, kind: str) -> str:
     return match.group(1)
 
 
+# Far more than it could train in the test's time: "first" ends only because it is cancelled.
+FIRST = {
+    **SPEC,
+    "name": "first",
+    "dataset": {"name": "mnist", "limit": 10000, "validation": {"fraction": 0.2}},
+    "epochs": 1000,
+}
+
+
+def descent(service: Service, *args: str) -> tuple[subprocess.Popen[str], str]:
+    """``descent ARGS`` running in a subprocess, and the first line it printed."""
+    env = {
+        **os.environ, "DESCENT_URL": str(service.client.base_url), "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "80",
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "descent.cli", *args],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    return process, process.stdout.readline()
+
+
 @pytest.fixture(scope="module")
 def run(service: Service, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A job to keep the worker busy, then the sweep (max_parallel 1) watched by ``descent
-    batch --watch`` in a subprocess, then a single job submitted and watched behind it."""
+    """A long job keeps the worker busy while the sweep (max_parallel 1), watched by ``descent
+    batch --watch``, and then a single job, watched by ``descent submit --watch``, are queued
+    behind it; then it is cancelled. Each command runs in a subprocess of its own."""
     folder = tmp_path_factory.mktemp("cli")
-    (folder / "first.yaml").write_text(yaml.safe_dump({**SPEC, "name": "first"}))
+    (folder / "first.yaml").write_text(yaml.safe_dump(FIRST))
     (folder / "sweep.yaml").write_text(yaml.safe_dump(SWEEP))
     (folder / "watched.json").write_text(json.dumps({**SPEC, "name": "watched"}))
 
     first = submitted_id(cli(service, "submit", str(folder / "first.yaml")).output, "job")
-    env = {**os.environ, "DESCENT_URL": str(service.client.base_url), "PYTHONUNBUFFERED": "1"}
-    sweep = subprocess.Popen(
-        [sys.executable, "-m", "descent.cli", "batch", str(folder / "sweep.yaml"), "--watch"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert sweep.stdout is not None
-    head = sweep.stdout.readline()
-    batch_id = submitted_id(head, "batch")
-    watched = cli(service, "submit", str(folder / "watched.json"), "--watch")
+    sweep, head = descent(service, "batch", str(folder / "sweep.yaml"), "--watch")
+    batch_id = submitted_id(head, "batch")  # printed once the batch's job 0 is queued
+    watched, watched_head = descent(service, "submit", str(folder / "watched.json"), "--watch")
+    watched_id = submitted_id(watched_head, "job")
+    # Both are queued behind "first" now, however long the commands took to start: let it go.
+    wait_until(service, first, lambda job: job["status"] == "running", "first's start")
+    assert service.client.post(f"/v1/jobs/{first}/cancel").status_code == 202
     rest, _ = sweep.communicate(timeout=400)
+    watched_rest, _ = watched.communicate(timeout=400)
 
     batch = service.client.get(f"/v1/batches/{batch_id}").json()
     histories = {
         job["id"]: service.client.get(f"/v1/jobs/{job['id']}/history").json()["epochs"]
         for job in batch["jobs"]
     }
-    watched_id = submitted_id(watched.output, "job")
     started = {
         job_id: service.client.get(f"/v1/jobs/{job_id}").json()["started_at"]
         for job_id in [first, watched_id, *histories]
     }
     return {
         "batch": batch, "histories": histories, "output": head + rest, "rc": sweep.returncode,
-        "watched": watched, "watched_id": watched_id, "first": first, "started": started,
-        "folder": folder,
+        "watched_output": watched_head + watched_rest, "watched_rc": watched.returncode,
+        "watched_id": watched_id, "first": first, "started": started, "folder": folder,
     }  # fmt: skip
 
 
@@ -132,10 +155,10 @@ def test_other_jobs_take_their_turn_between_the_batch_jobs(run: dict):
 
 
 def test_submit_watch_prints_each_epoch_then_a_summary(service: Service, run: dict):
-    result, job_id = run["watched"], run["watched_id"]
-    assert result.exit_code == 0, result.output
+    output, job_id = run["watched_output"], run["watched_id"]
+    assert run["watched_rc"] == 0, output
     epochs = service.client.get(f"/v1/jobs/{job_id}/history").json()["epochs"]
-    lines = result.output.splitlines()
+    lines = output.splitlines()
     assert "status: running" in lines and "status: succeeded" in lines
     for row in epochs:
         values = "  ".join(f"{metric} {row[metric]:.4f}" for metric in METRICS)
@@ -143,7 +166,7 @@ def test_submit_watch_prints_each_epoch_then_a_summary(service: Service, run: di
         assert values in line, line
     assert lines.index("status: succeeded") > lines.index("status: running")
     assert "(untrained)" in next(line for line in lines if line.startswith("epoch 0/2"))
-    assert f"final val_loss      │ {epochs[-1]['val_loss']:.4f}" in result.output
+    assert f"final val_loss      │ {epochs[-1]['val_loss']:.4f}" in output
     assert f"predict with: descent predict {job_id} image.png" in lines
 
 

