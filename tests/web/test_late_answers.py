@@ -11,11 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from models.db import session_scope
 from services import jobs
 from tests.api.conftest import MNIST_SPEC
-from tests.conftest import Backend, Service, start_service, stop_service
-from tests.web.conftest import Browser, text, wait_for_status
+from tests.conftest import Service
+from tests.web.conftest import Browser, as_worker, text, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
 
@@ -32,25 +31,12 @@ Response.prototype.text = async function () {
 """
 
 
-@pytest.fixture(scope="module")
-def api_only(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
-    home = tmp_path_factory.mktemp("descent-web-api")
-    running = start_service(home, worker=False, **backend(home))
-    yield running
-    stop_service(running)
-
-
 @pytest.fixture
 def web(browser, api_only: Service) -> Iterator[Browser]:
     opened = Browser(browser, api_only)
     opened.context.add_init_script(COUNT_THE_ANSWERS_READ)
     yield opened
     opened.close()
-
-
-def as_worker(service: Service, action, *args, **kwargs):
-    with session_scope(service.settings.resolved_database_url) as session:
-        return action(session, *args, **kwargs)
 
 
 def wait_until_read(web: Browser, path: str, times: int) -> None:
