@@ -1,6 +1,7 @@
 """The job page when an answer comes after newer news from the event stream: a read of the job
-sent while it ran, or the cancel's answer, landing after the job's final event. The page stays
-on the final status: a late answer never takes it back.
+sent while it ran, or the cancel's answer, landing after the job's final event, or after the
+recovery sweep put it back in the queue. The page stays on the newer status: a late answer
+never takes it back.
 
 No worker runs: the test moves the job on with the service calls a worker makes, and holds
 the page's requests with Playwright's routing until the stream has told the job's end."""
@@ -11,11 +12,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from models.db import session_scope
+from models import JobStatus
+from models.base import utcnow
 from services import jobs
 from tests.api.conftest import MNIST_SPEC
-from tests.conftest import Backend, Service, start_service, stop_service
-from tests.web.conftest import Browser, text, wait_for_status
+from tests.conftest import Service
+from tests.web.conftest import Browser, as_worker, text, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
 
@@ -32,25 +34,12 @@ Response.prototype.text = async function () {
 """
 
 
-@pytest.fixture(scope="module")
-def api_only(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
-    home = tmp_path_factory.mktemp("descent-web-api")
-    running = start_service(home, worker=False, **backend(home))
-    yield running
-    stop_service(running)
-
-
 @pytest.fixture
 def web(browser, api_only: Service) -> Iterator[Browser]:
     opened = Browser(browser, api_only)
     opened.context.add_init_script(COUNT_THE_ANSWERS_READ)
     yield opened
     opened.close()
-
-
-def as_worker(service: Service, action, *args, **kwargs):
-    with session_scope(service.settings.resolved_database_url) as session:
-        return action(session, *args, **kwargs)
 
 
 def wait_until_read(web: Browser, path: str, times: int) -> None:
@@ -121,4 +110,42 @@ def test_the_cancel_answer_that_comes_after_the_job_ended_cancelled_is_not_shown
     assert text(page, "#status") == "cancelled"
     assert text(page, "#cancel-note").startswith("Cancelled")
     assert not page.get_by_role("button", name="Cancel job").is_enabled()
+    assert web.errors == []
+
+
+def test_a_read_sent_while_the_job_ran_and_answered_after_its_worker_was_lost_is_not_shown(
+    web: Browser, api_only: Service
+):
+    """The recovery sweep takes the job back to the queue: a read that says "running" is
+    older than that, though "running" comes after "queued" in a job's life."""
+    job_id = api_only.client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
+    path = f"/v1/jobs/{job_id}"
+    page, reads, held = web.page, [], []
+
+    def hold_the_second_read(route) -> None:
+        reads.append(route)
+        if len(reads) == 2:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"**{path}", hold_the_second_read)
+    page.goto(f"/job.html?id={job_id}")
+    wait_for_status(page, "queued")
+    with page.expect_request(f"**{path}"):
+        as_worker(api_only, jobs.claim, job_id)
+    running = api_only.client.get(path).json()
+    as_worker(
+        api_only, jobs.move, job_id, JobStatus.running, JobStatus.queued, utcnow(),
+        enqueued_at=utcnow(),
+    )  # fmt: skip
+    wait_for_status(page, "queued")
+    wait_until_read(web, path, 2)  # the read the "queued" event asked for
+
+    assert len(held) == 1 and running["status"] == "running"
+    held[0].fulfill(json=running)
+    wait_until_read(web, path, 3)
+    assert text(page, "#status") == "queued"
+    assert "worker was lost" in text(page, "#resume-note")
+    assert page.get_by_role("button", name="Cancel job").is_enabled()
     assert web.errors == []

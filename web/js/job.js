@@ -25,6 +25,10 @@ const rows = new Map(); // epoch -> history row, so a replayed event never doubl
 let job = null;
 let status = null;
 let stream = null;
+// Each status change is one transition: a read of the job lists them all, and the stream sends
+// one status event for each, in order, from the first. Counting them tells news from history.
+let known = 0; // the status changes the page has been told of, by a read or by the stream
+let streamed = 0; // the status events the stream has sent
 
 const lossChart = new Chart($("loss-chart"), {
   title: "Loss",
@@ -42,18 +46,20 @@ const accuracyChart = new Chart($("accuracy-chart"), {
   ],
 });
 
-function rank(value) {
-  return FINISHED.has(value) ? 3 : ["queued", "running", "cancelling"].indexOf(value);
-}
-
 // An answer can arrive after newer news: a read sent at "running" answered after the stream's
-// "succeeded", or the cancel's "cancelling" after "cancelled". What it says is older than what
-// the page shows, and would leave it stuck there: the stream has ended and says no more.
-function outdated(value) {
-  return rank(value) < rank(status);
+// "succeeded" (or its "queued", when the job's worker was lost), or the cancel's "cancelling"
+// after "cancelled". What it says is older than what the page shows, and would leave it stuck
+// there: the stream has ended, or has no reason to tell the status again.
+function outdated(answer) {
+  return answer.transitions.length < known;
 }
 
-function setStatus(next) {
+// Only the recovery sweep puts a job that has started back in the queue: its worker was lost.
+function requeued(answer) {
+  return answer.status === "queued" && answer.attempts > 0;
+}
+
+function setStatus(next, { lostWorker = false } = {}) {
   status = next;
   $("status").replaceChildren(statusBadge(next));
   $("cancel").disabled = !(next === "queued" || next === "running");
@@ -63,14 +69,18 @@ function setStatus(next) {
     cancelled: "Cancelled.",
   };
   $("cancel-note").textContent = notes[next] || "";
+  $("resume-note").textContent = lostWorker
+    ? "Its worker was lost: the job waits in the queue, and the next worker resumes it from its last checkpoint, training the epochs after it again."
+    : "";
 }
 
 function showJob(data) {
-  if (outdated(data.status)) return; // its times and model link are as old as its status
+  if (outdated(data)) return; // its times and model link are as old as its status
   job = data;
+  known = job.transitions.length;
   document.title = `Descent — ${jobLabel(job)}`;
   $("title").textContent = `Job ${jobLabel(job)}`;
-  setStatus(job.status);
+  setStatus(job.status, { lostWorker: requeued(job) });
   const spec = job.spec;
   const facts = [
     [
@@ -174,15 +184,23 @@ function listen() {
 function onEvent({ type, data }) {
   const value = JSON.parse(data);
   if (type === "epoch") {
+    // An attempt records its epochs in order: one recorded again means a new attempt trains on
+    // from an earlier checkpoint, and what the lost attempt recorded from there on is gone.
+    for (const epoch of rows.keys()) if (epoch >= value.epoch) rows.delete(epoch);
     rows.set(value.epoch, value);
     draw();
   } else if (type === "progress") {
     showProgress(value);
   } else if (type === "status") {
-    if (outdated(value.status)) return; // replayed history: the page already knows
-    setStatus(value.status);
+    streamed += 1;
+    if (streamed > known) {
+      // News, even where it goes back to "queued": the first "queued" is known from the read,
+      // so this one is a requeue after a lost worker.
+      known = streamed;
+      setStatus(value.status, { lostWorker: value.status === "queued" });
+      refresh(); // times, attempts, final metrics, the model link
+    } // else replayed history, or a read told it first
     if (FINISHED.has(value.status)) stream.close(); // the stream ends with the job
-    if (value.status !== job.status) refresh(); // times, final metrics, the model link
   }
 }
 
@@ -198,7 +216,10 @@ $("cancel").addEventListener("click", async () => {
   $("cancel").disabled = true;
   try {
     const answer = await api(`v1/jobs/${encodeURIComponent(jobId)}/cancel`, { method: "POST" });
-    if (!outdated(answer.status)) setStatus(answer.status);
+    if (!outdated(answer)) {
+      known = answer.transitions.length;
+      setStatus(answer.status);
+    }
   } catch (error) {
     $("cancel-note").textContent = error.message;
     $("cancel").disabled = !(status === "queued" || status === "running");
