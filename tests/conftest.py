@@ -211,3 +211,21 @@ def production_service(
     running = start_service(home, **Backend(postgres, request.getfixturevalue("redis_url"))(home))
     yield running
     stop_service(running)
+
+
+@pytest.fixture(scope="session")
+def api_only(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
+    """The API alone (``descent serve --no-worker``): jobs stay queued until a test moves them
+    on with :func:`as_worker`, the service calls a worker makes."""
+    home = tmp_path_factory.mktemp("descent-api")
+    running = start_service(home, worker=False, **backend(home))
+    yield running
+    stop_service(running)
+
+
+def as_worker(service: Service, action, *args, **kwargs):
+    """``action(session, *args, **kwargs)`` on the service's database, as a worker would."""
+    from models.db import session_scope
+
+    with session_scope(service.settings.resolved_database_url) as session:
+        return action(session, *args, **kwargs)

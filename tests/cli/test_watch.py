@@ -23,10 +23,9 @@ from descent.settings import PROJECT_ROOT
 from descent.watch import stream_job
 from models import JobStatus
 from models.base import utcnow
-from models.db import session_scope
 from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
-from tests.conftest import Backend, Service, free_port, start_service, stop_service
+from tests.conftest import Backend, Service, as_worker, free_port, start_service, stop_service
 from workers.recovery import forget_epochs_after
 
 pytestmark = pytest.mark.integration
@@ -107,11 +106,6 @@ def spec(tmp_path: Path) -> Path:
     path = tmp_path / "spec.json"
     path.write_text(json.dumps({**MNIST_SPEC, "epochs": EPOCHS}))
     return path
-
-
-def as_worker(service: Service, action, *args, **kwargs):
-    with session_scope(service.settings.resolved_database_url) as session:
-        return action(session, *args, **kwargs)
 
 
 def record_epoch(service: Service, job_id: str, epoch: int, val_loss: float | None = None) -> None:

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from descent.settings import PROJECT_ROOT
-from models.db import session_scope
-from tests.conftest import Backend, Service, start_service, stop_service
+from tests.conftest import Service
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -103,20 +102,6 @@ def web(browser, service: Service) -> Iterator[Browser]:
     opened = Browser(browser, service)
     yield opened
     opened.close()
-
-
-@pytest.fixture(scope="module")
-def api_only(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Service]:
-    """The service without a worker: a test moves its jobs on with the calls a worker makes."""
-    home = tmp_path_factory.mktemp("descent-web-api")
-    running = start_service(home, worker=False, **backend(home))
-    yield running
-    stop_service(running)
-
-
-def as_worker(service: Service, action, *args, **kwargs):
-    with session_scope(service.settings.resolved_database_url) as session:
-        return action(session, *args, **kwargs)
 
 
 def text(page, selector: str) -> str:

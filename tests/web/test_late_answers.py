@@ -16,8 +16,8 @@ from models import JobStatus
 from models.base import utcnow
 from services import jobs
 from tests.api.conftest import MNIST_SPEC
-from tests.conftest import Service
-from tests.web.conftest import Browser, as_worker, text, wait_for_status
+from tests.conftest import Service, as_worker
+from tests.web.conftest import Browser, text, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
 
@@ -49,28 +49,34 @@ def wait_until_read(web: Browser, path: str, times: int) -> None:
     )
 
 
-def test_a_read_sent_while_the_job_ran_and_answered_after_it_succeeded_is_not_shown(
-    web: Browser, api_only: Service
-):
+def read_held_while_running(web: Browser, api_only: Service) -> tuple[str, list, dict]:
+    """A new job opened on the page, then claimed: the job read that the "running" event asks
+    for is held (the page reads the job when it opens, then on each status event). Returns the
+    job's id, the held route, and what that read would have been told."""
     job_id = api_only.client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
     path = f"/v1/jobs/{job_id}"
-    page, reads, held = web.page, [], []
+    reads, held = [], []
 
     def hold_the_second_read(route) -> None:
-        # The page reads the job when it opens, then again on each status event: the read
-        # that the "running" event asks for is held.
         reads.append(route)
         if len(reads) == 2:
             held.append(route)
         else:
             route.continue_()
 
-    page.route(f"**{path}", hold_the_second_read)
-    page.goto(f"/job.html?id={job_id}")
-    wait_for_status(page, "queued")
-    with page.expect_request(f"**{path}"):
+    web.page.route(f"**{path}", hold_the_second_read)
+    web.page.goto(f"/job.html?id={job_id}")
+    wait_for_status(web.page, "queued")
+    with web.page.expect_request(f"**{path}"):
         as_worker(api_only, jobs.claim, job_id)
-    running = api_only.client.get(path).json()  # what the held read would have been told
+    return job_id, held, api_only.client.get(path).json()
+
+
+def test_a_read_sent_while_the_job_ran_and_answered_after_it_succeeded_is_not_shown(
+    web: Browser, api_only: Service
+):
+    job_id, held, running = read_held_while_running(web, api_only)
+    path, page = f"/v1/jobs/{job_id}", web.page
     as_worker(api_only, jobs.succeed, job_id, {"loss": 0.5})
     wait_for_status(page, "succeeded")
     page.get_by_role("link", name="Predict with this model").wait_for()
@@ -118,23 +124,8 @@ def test_a_read_sent_while_the_job_ran_and_answered_after_its_worker_was_lost_is
 ):
     """The recovery sweep takes the job back to the queue: a read that says "running" is
     older than that, though "running" comes after "queued" in a job's life."""
-    job_id = api_only.client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    path = f"/v1/jobs/{job_id}"
-    page, reads, held = web.page, [], []
-
-    def hold_the_second_read(route) -> None:
-        reads.append(route)
-        if len(reads) == 2:
-            held.append(route)
-        else:
-            route.continue_()
-
-    page.route(f"**{path}", hold_the_second_read)
-    page.goto(f"/job.html?id={job_id}")
-    wait_for_status(page, "queued")
-    with page.expect_request(f"**{path}"):
-        as_worker(api_only, jobs.claim, job_id)
-    running = api_only.client.get(path).json()
+    job_id, held, running = read_held_while_running(web, api_only)
+    path, page = f"/v1/jobs/{job_id}", web.page
     as_worker(
         api_only, jobs.move, job_id, JobStatus.running, JobStatus.queued, utcnow(),
         enqueued_at=utcnow(),

@@ -14,8 +14,8 @@ from models import JobStatus
 from models.base import utcnow
 from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
-from tests.conftest import Service
-from tests.web.conftest import Browser, as_worker, text, wait_for_status
+from tests.conftest import Service, as_worker
+from tests.web.conftest import Browser, text, wait_for_status
 from workers.recovery import forget_epochs_after
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
