@@ -3,12 +3,21 @@
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-import descent
+import core
 from api import errors
 from api.auth import authenticate
 from api.limits import BodySizeLimit
-from api.routes import batches, datasets, events, health, job_checks, jobs, models, weights
-from descent.settings import PROJECT_ROOT, Settings, get_settings
+from api.routes import (
+    batches,
+    datasets,
+    events,
+    health,
+    job_checks,
+    jobs,
+    trained_models,
+    weights,
+)
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_factory
 from services.artifacts import get_store
 from serving.sessions import SessionCache
@@ -22,7 +31,7 @@ Every error is `application/problem+json` saying what is wrong and how to fix it
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Descent", version=descent.__version__, description=DESCRIPTION)
+    app = FastAPI(title="Descent", version=core.__version__, description=DESCRIPTION)
     app.state.settings = settings
     app.state.sessionmaker = session_factory(settings.resolved_database_url)
     app.state.artifacts = get_store(settings)
@@ -36,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     # Every /v1 route needs a key when auth is on.
-    for module in (job_checks, jobs, events, batches, models, weights, datasets):
+    for module in (job_checks, jobs, events, batches, trained_models, weights, datasets):
         app.include_router(module.router, dependencies=[Depends(authenticate)])
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import PrincipalDep, authenticate, check_owner
 from api.prediction import describe_model
-from descent.settings import Settings
+from core.settings import Settings
 from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
-from services import batches, jobs, models
+from services import batches, jobs, trained_models
 from services.artifacts import ArtifactStore
 from serving.sessions import ServedModel, SessionCache
 
@@ -49,7 +49,7 @@ def load_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job:
 
 
 def load_model(model_id: str, session: SessionDep, principal: PrincipalDep) -> TrainedModel:
-    return models.get(session, model_id, principal.scope)
+    return trained_models.get(session, model_id, principal.scope)
 
 
 JobDep = Annotated[Job, Depends(load_job)]

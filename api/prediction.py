@@ -20,9 +20,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api.schemas.models import PredictRequest
-from descent.settings import Settings
-from services import models
+from api.schemas.trained_models import PredictRequest
+from core.settings import Settings
+from services import trained_models
 from services.errors import Conflict, NotFound
 from serving.errors import InputError, TooLarge, UnsupportedMediaType
 from serving.inputs import (
@@ -36,7 +36,7 @@ from serving.inputs import (
 )
 from serving.predict import check_top_k, predict
 from serving.sessions import ModelCard, ServedModel, gone
-from training.datasets import DATASETS
+from training.builtin_datasets import DATASETS
 
 JSON = "application/json"
 MULTIPART = "multipart/form-data"
@@ -50,7 +50,7 @@ def describe_model(app: FastAPI, model_id: str, owner: str | None = None) -> Mod
     """What prediction needs to know about a model, from its row (404/409/410 if it can't)."""
     settings: Settings = app.state.settings
     with app.state.sessionmaker() as session:
-        row = models.get(session, model_id, owner)  # another owner's model: 404
+        row = trained_models.get(session, model_id, owner)  # another owner's model: 404
         try:
             path = app.state.artifacts.local_path(row.onnx_key)
         except NotFound:

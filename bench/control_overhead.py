@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from descent import migrate  # noqa: E402
-from descent.settings import PROJECT_ROOT, get_settings  # noqa: E402
+from core.settings import PROJECT_ROOT, get_settings  # noqa: E402
 from models.db import session_scope  # noqa: E402
+from processes import migrate  # noqa: E402
 from services import jobs  # noqa: E402
-from training.fit import train  # noqa: E402
+from training.keras.fit import train  # noqa: E402
 from training.spec import JobSpec  # noqa: E402
 from workers.progress import CancelCheck, ProgressRecorder  # noqa: E402
 

@@ -23,7 +23,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from descent.settings import Settings  # noqa: E402
+from core.settings import Settings  # noqa: E402
 from tests.conftest import start_service, stop_service  # noqa: E402
 from tests.sse import parse  # noqa: E402
 

@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from descent.launch import free_port  # noqa: E402
+from tests.harness import free_port  # noqa: E402
 from workers.devices import count_gpus  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
 A benchmark, not a test. In one run on this machine:
 
-1. starts ``descent serve`` (API + worker, access log off; ``descent/launch.py``) in a fresh
+1. starts ``descent serve`` (API + worker, access log off; ``tests/harness.py``) in a fresh
    state directory and trains the README's classic model through it (dense 512-512-10 on
    MNIST; ``--limit`` rows, ``--epochs``);
 2. (b) single images over loopback: latency p50/p99 and requests/s at concurrency 1 and 8;
@@ -40,8 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import load, raw_post  # noqa: E402
-from descent.launch import Service, free_port, start_service, stop_service  # noqa: E402
 from serving.sessions import OnnxModel  # noqa: E402
+from tests.harness import Service, free_port, start_service, stop_service  # noqa: E402
 from training.preprocessing import scale_pixels  # noqa: E402
 
 BATCH = 1_000

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from descent.launch import Service, start_service, stop_service
-from descent.settings import PROJECT_ROOT as ROOT
+from core.settings import PROJECT_ROOT as ROOT
+from tests.harness import Service, start_service, stop_service
 
 DATA_FILES = {"mnist": "mnist.npz", "asl": "sign_mnist.npz"}
 POLL_SECONDS = 0.2

@@ -1,3 +1,6 @@
-"""Descent: train Keras models from declarative job specs over REST, serve them back."""
+"""Descent's client side: the ``descent`` command and the Python client (``descent.client``),
+which talk to a server only over HTTP. Nothing on the server side imports this package."""
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

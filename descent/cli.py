@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from descent import commands, keys
+from core.settings import PROJECT_ROOT, Settings, get_settings
+from descent import commands
 from descent.commands import datasets
-from descent.settings import PROJECT_ROOT, Settings, get_settings
+from processes import keys
 
 app = typer.Typer(
     help="Descent: train Keras models over REST and serve them.", no_args_is_help=True
@@ -33,9 +34,9 @@ def serve(
     import uvicorn
 
     from api.app import create_app
-    from descent import migrate
-    from descent.embedded import Worker
-    from descent.reconciler import Reconciler
+    from api.sweeper import Reconciler
+    from processes import migrate
+    from processes.embedded import Worker
     from workers import devices
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -110,7 +111,7 @@ def worker(
     ),
 ) -> None:
     """Run a training worker only (production: the API and workers run apart)."""
-    from descent.embedded import gpu_environment, worker_command
+    from processes.embedded import gpu_environment, worker_command
     from services.placement import CPU_WORKER_QUEUES, GPU_WORKER_QUEUES, QUEUES
 
     chosen = (
@@ -139,7 +140,7 @@ def worker(
 @app.command()
 def migrate() -> None:
     """Apply the database migrations (the server also does this when it starts)."""
-    from descent import migrate as migrations
+    from processes import migrate as migrations
 
     migrations.upgrade(get_settings().resolved_database_url)
     typer.echo("database is at the latest migration")

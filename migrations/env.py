@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models import Base
 from models.db import get_engine
 

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from descent.settings import Settings
+from core.settings import Settings
 from services.errors import NotFound
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ from services.artifacts import ArtifactStore
 from services.dataset_uploads import Upload
 from services.errors import Conflict, MethodNotAllowed, NotFound
 from training import user_data
+from training.builtin_datasets import DATASETS, DatasetInfo
 from training.data_info import DataInfo, builtin_info
-from training.datasets import DATASETS, DatasetInfo
 
 log = logging.getLogger(__name__)
 

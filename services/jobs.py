@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models import Job, JobStatus, JobTransition
 from models.api_key import LOCAL_OWNER
 from models.base import utcnow

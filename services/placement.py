@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from descent.settings import Settings
+from core.settings import Settings
 from models import Job, JobStatus
 from services.errors import InvalidInput
 from training.spec import JobSpec

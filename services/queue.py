@@ -15,7 +15,7 @@ from celery import Celery
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from descent.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 
 TRAIN_TASK = "descent.train"
 TRAIN_QUEUE = "any"  # see services/placement.py: gpu, cpu and any

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from descent.settings import Settings
+from core.settings import Settings
 from models import Job, JobStatus
 from models.base import utcnow
 from services import events, jobs

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from descent.settings import Settings
+from core.settings import Settings
 from services import datasets
 from services.errors import InvalidInput
 from training.limits import Limits

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from descent.launch import Service, free_port, start_service, stop_service
-from descent.settings import get_settings
+from core.settings import get_settings
+from tests.harness import Service, free_port, start_service, stop_service
 
 __all__ = ["Service", "free_port", "start_service", "stop_service"]
 
@@ -26,7 +26,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtur
 
     SQLite under the directory by default; on the PostgreSQL pass, one database for the whole
     session, emptied before each test (the broker stays the SQLite file under the directory)."""
-    from descent import migrate
+    from processes import migrate
 
     monkeypatch.setenv("DESCENT_HOME", str(tmp_path))
     if ON_POSTGRES:

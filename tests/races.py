@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import get_engine, session_scope
 
 

@@ -11,8 +11,8 @@ import pytest
 import typer
 import yaml
 
+from core.settings import PROJECT_ROOT, Settings
 from descent.cli import app
-from descent.settings import PROJECT_ROOT, Settings
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]

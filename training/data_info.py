@@ -1,6 +1,6 @@
 """What a spec is checked against: any data set's task, shapes and classes. numpy-free.
 
-Built-in data sets come from ``training.datasets``; user data sets live in the database and
+Built-in data sets come from ``training.builtin_datasets``; user data sets live in the database and
 the service layer describes them with the same class, so checks never care which it is.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from training.datasets import DATASETS
+from training.builtin_datasets import DATASETS
 
 DataTask = Literal["classification", "regression"]
 

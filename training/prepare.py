@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training import datasets, user_data
+from training import builtin_datasets, user_data
 from training.resolve import Resolution
 from training.spec import ValidationFraction
 
@@ -34,7 +34,7 @@ def prepare(resolution: Resolution, data_dir: Path, source: Path | None = None) 
         x_train, y_train = user_data.load(source, limit)
         x_test = y_test = None
     else:
-        splits = datasets.load(resolution.data.name, data_dir, limit=limit)
+        splits = builtin_datasets.load(resolution.data.name, data_dir, limit=limit)
         x_train, y_train, x_test, y_test = (
             splits.x_train,
             splits.y_train,

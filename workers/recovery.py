@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from models import EpochRecord, Job, TrainedModel
 from models.base import utcnow
 from models.db import session_scope
-from services import models, recovery
+from services import recovery, trained_models
 from services.artifacts import ArtifactStore
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class CheckpointWriter:
         self._previous = [resumed_from, checkpoint_state_key(resumed_from)] if resumed_from else []
 
     def __call__(self, folder: Path, epoch: int) -> None:
-        from training.checkpoints import MODEL_FILE, STATE_FILE
+        from training.keras.checkpoints import MODEL_FILE, STATE_FILE
 
         with session_scope(self._url) as session:
             if not recovery.holds(session, self._job_id, self._attempt):
@@ -148,7 +148,7 @@ def discard_unregistered_model(
     was refused (it is conditional on holding the job), so nothing will read them. Only this
     attempt's folder goes, and not if the job's registered model points into it. Best effort:
     files left behind cost space, so a failure is only logged."""
-    folder = models.files_folder(job_id, attempt)
+    folder = trained_models.files_folder(job_id, attempt)
     try:
         with session_scope(database_url) as session:
             registered = session.scalar(
@@ -168,7 +168,7 @@ def resume_point(store: ArtifactStore, job: Job):  # type: ignore[no-untyped-def
     """The ``Resume`` for a job that has a checkpoint, or None to start from scratch."""
     if job.checkpoint_key is None:
         return None
-    from training.checkpoints import Resume
+    from training.keras.checkpoints import Resume
 
     state = checkpoint_state_key(job.checkpoint_key)
     return Resume.load(store.local_path(job.checkpoint_key), store.local_path(state))

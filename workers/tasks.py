@@ -7,10 +7,10 @@ import logging
 import tempfile
 from pathlib import Path
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models import JobStatus
 from models.db import session_scope
-from services import batches, datasets, epochs, jobs, models, recovery, weights
+from services import batches, datasets, epochs, jobs, recovery, trained_models, weights
 from services.artifacts import ArtifactStore, get_store
 from services.queue import TRAIN_TASK, celery_app
 from training.spec import JobSpec
@@ -84,8 +84,8 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
 
     try:
         # TensorFlow enters the process here, in the worker child, never in the API.
-        from training.export import export_model
-        from training.fit import train as fit
+        from training.keras.export import export_model
+        from training.keras.fit import train as fit
 
         with session_scope(url) as session:
             if not recovery.hold(session, job_id, attempt):
@@ -127,11 +127,11 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
             # The files go under this attempt's own folder: an attempt taken over after the
             # check above (a stall past the heartbeat timeout) writes beside the files of the
             # attempt that took over, never over them, and cannot register its own.
-            stored = models.files_folder(job_id, attempt)
+            stored = trained_models.files_folder(job_id, attempt)
             keras_key = store.put_file(f"{stored}/model.keras", exported.keras_path)
             onnx_key = store.put_file(f"{stored}/model.onnx", exported.onnx_path)
             if resolution.total_params <= settings.max_weights_params:
-                from training.weights import weights_as_lists
+                from training.keras.weights import weights_as_lists
 
                 path = Path(folder) / "weights.json"
                 path.write_text(json.dumps(weights_as_lists(result.model, resolution)))
@@ -139,7 +139,7 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
         with session_scope(url) as session:
             if not recovery.hold(session, job_id, attempt):
                 raise Superseded(job_id, attempt)
-            models.register(
+            trained_models.register(
                 session,
                 job_id,
                 dataset=resolution.data.name,

@@ -10,7 +10,7 @@ from api.schemas.datasets import DatasetCreate, DatasetPublic
 from models import UserDataset
 from services import dataset_uploads, datasets
 from services.errors import InvalidInput, PayloadTooLarge
-from training.datasets import DatasetInfo
+from training.builtin_datasets import DatasetInfo
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 

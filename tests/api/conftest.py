@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
 from services import api_keys
 

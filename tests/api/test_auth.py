@@ -4,9 +4,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
-from services import api_keys, jobs, models
+from services import api_keys, jobs, trained_models
 from tests.api.conftest import MNIST_SPEC, make_key
 
 IMAGE = [[0] * 28] * 28
@@ -19,7 +19,7 @@ def owned_things(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     owned by ``headers``."""
     job = client.post("/v1/jobs", json=MNIST_SPEC, headers=headers).json()
     with session_scope(get_settings().resolved_database_url) as session:
-        models.register(
+        trained_models.register(
             session, job["id"], dataset="mnist", task="classification", class_names=["0"],
             input_shape=[28, 28, 1], scaling="divide_by_255", keras_key="x.keras",
             onnx_key="x.onnx",

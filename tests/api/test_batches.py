@@ -3,7 +3,7 @@ are recorded through the same service the worker uses)."""
 
 from fastapi.testclient import TestClient
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
 from services import epochs
 from tests.api.conftest import MNIST_SPEC

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 from fastapi.testclient import TestClient
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
 from services import epochs, events, jobs
 from tests.api.conftest import MNIST_SPEC

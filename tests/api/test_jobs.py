@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
 from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC

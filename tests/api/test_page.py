@@ -4,7 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 WEB = PROJECT_ROOT / "web"
 PAGES = ["index.html", "job.html", "compare.html", "predict.html"]

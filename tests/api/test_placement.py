@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from descent.settings import get_settings
+from core.settings import get_settings
 from tests.api.conftest import MNIST_SPEC
 
 

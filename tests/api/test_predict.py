@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from descent.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from models.db import session_scope
-from services import jobs, models
+from services import jobs, trained_models
 from services.artifacts import get_store
 from serving.images import image_to_pixels
 from tests.api.conftest import MNIST_SPEC
@@ -36,10 +36,12 @@ def register_model(
     store = get_store(settings)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
-    stored = models.files_folder(job_id, attempt=1)  # where a worker's first attempt puts them
+    stored = trained_models.files_folder(
+        job_id, attempt=1
+    )  # where a worker's first attempt puts them
     with session_scope(settings.resolved_database_url) as session:
         assert jobs.claim(session, job_id)
-        models.register(
+        trained_models.register(
             session,
             job_id,
             dataset="mnist",
@@ -59,7 +61,7 @@ def register_model(
 def registered_keys(model_id: str) -> tuple[str, str]:
     """Where the model's registered .keras and .onnx files are in the artifact store."""
     with session_scope(get_settings().resolved_database_url) as session:
-        model = models.get(session, model_id)
+        model = trained_models.get(session, model_id)
         return model.keras_key, model.onnx_key
 
 

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
+from core.settings import PROJECT_ROOT
 from descent.cli import app
-from descent.settings import PROJECT_ROOT
 from tests.conftest import Service
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.app import create_app
+from core.settings import get_settings
 from descent.cli import app
 from descent.client import Client
-from descent.settings import get_settings
 from models import ApiKey
 from models.db import session_scope
 

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner, Result
 
+from core.settings import PROJECT_ROOT
 from descent import client as client_module
 from descent.cli import app
-from descent.settings import PROJECT_ROOT
 from tests.api.test_predict import register_model
 from tests.conftest import Backend, Service, start_service, stop_service
 from tests.serving.pictures import drawn_on_paper

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import PROJECT_ROOT
 from descent.client import Client
-from descent.settings import PROJECT_ROOT
 from descent.watch import stream_job
 from models import JobStatus
 from models.base import utcnow

@@ -7,7 +7,7 @@ import yaml
 
 from api.routes.batches import parse_items
 from api.schemas.batches import BatchCreate
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from training.spec import JobSpec
 
 EXAMPLES = PROJECT_ROOT / "examples"
@@ -46,7 +46,7 @@ def test_the_line_example_trains_on_its_csv_once_uploaded(home: Path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from descent.settings import get_settings
+    from core.settings import get_settings
 
     with TestClient(create_app(get_settings())) as client:
         spec = load("line.yaml")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from descent.launch import start_service, stop_service
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import Backend
+from tests.harness import start_service, stop_service
 from tests.integration.test_crash_resume import FAST_RECOVERY, SPEC, wait_until
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import yaml
 from PIL import Image
 from typer.testing import CliRunner, Result
 
+from core.settings import PROJECT_ROOT
 from descent.cli import app
-from descent.settings import PROJECT_ROOT
 from tests.conftest import Service
 from tests.integration.test_crash_resume import wait_until
 

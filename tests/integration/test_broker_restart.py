@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from descent.launch import free_port, start_service, stop_service
 from tests.conftest import Backend
+from tests.harness import free_port, start_service, stop_service
 from tests.integration.test_crash_resume import FAST_RECOVERY, SPEC, wait_until
 
 pytestmark = [

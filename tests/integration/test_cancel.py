@@ -6,7 +6,7 @@ import httpx
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import Service
 from tests.sse import Event, parse
 

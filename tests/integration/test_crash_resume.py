@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from descent.launch import Service, start_service, stop_service
 from tests.conftest import Backend
+from tests.harness import Service, start_service, stop_service
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 
-from descent.launch import start_service, stop_service
 from tests.conftest import Backend
+from tests.harness import start_service, stop_service
 
 pytestmark = pytest.mark.integration
 

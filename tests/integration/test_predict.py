@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import Service
 from tests.serving.pictures import bomb_png, drawn_on_paper
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from descent.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 from services.queue import TRAIN_TASK, make_celery
 from tests.conftest import Service
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from services.queue import TRAIN_TASK, make_celery
 from tests.conftest import Service
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from descent.launch import start_service, stop_service
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import Backend
+from tests.harness import start_service, stop_service
 from tests.integration.test_api_restart import stop_worker
 
 SPEC = {

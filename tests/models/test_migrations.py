@@ -6,8 +6,8 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
-from descent import migrate
 from models.db import get_engine
+from processes import migrate
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

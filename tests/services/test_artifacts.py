@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from descent.settings import Settings
+from core.settings import Settings
 from services.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore, get_store
 from services.errors import NotFound
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
 from services import batches, jobs, queue
 from tests.conftest import ON_POSTGRES

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models import Job
 from models.db import session_factory, session_scope
 from services import batches, dataset_uploads, datasets, jobs, specs

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import get_engine, session_scope
 from services import jobs
 from training.spec import JobSpec

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models import Job
 from models.base import utcnow
 from models.db import session_scope

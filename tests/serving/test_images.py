@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from serving.errors import InputError
 from serving.images import image_to_pixels
 from tests.serving.pictures import bomb_png, drawn_on_paper

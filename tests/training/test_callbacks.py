@@ -2,12 +2,12 @@
 
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from training.spec import JobSpec
 
 pytest.importorskip("keras")
 
-from training.fit import train  # noqa: E402
+from training.keras.fit import train  # noqa: E402
 
 DATA = PROJECT_ROOT / "data"
 SPEC = JobSpec.model_validate(

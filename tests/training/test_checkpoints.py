@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from training.spec import JobSpec
 
 pytest.importorskip("keras")
 
-from training.checkpoints import MODEL_FILE, STATE_FILE, Resume  # noqa: E402
-from training.fit import train  # noqa: E402
+from training.keras.checkpoints import MODEL_FILE, STATE_FILE, Resume  # noqa: E402
+from training.keras.fit import train  # noqa: E402
 
 SPEC = {
     "dataset": {"name": "mnist", "limit": 1500, "validation": {"fraction": 0.2}},

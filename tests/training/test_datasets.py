@@ -6,14 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT
-from training import datasets
+from core.settings import PROJECT_ROOT
+from training import builtin_datasets
 
 DATA = PROJECT_ROOT / "data"
 
 
 def test_mnist_loads_scaled_to_unit_range_with_a_channel_axis():
-    splits = datasets.load("mnist", DATA, limit=500)
+    splits = builtin_datasets.load("mnist", DATA, limit=500)
     assert splits.x_train.shape == (500, 28, 28, 1)
     assert splits.x_test.shape == (10_000, 28, 28, 1)
     assert splits.x_train.dtype == np.float32
@@ -22,8 +22,8 @@ def test_mnist_loads_scaled_to_unit_range_with_a_channel_axis():
 
 
 def test_asl_labels_are_remapped_to_24_contiguous_classes():
-    info = datasets.get_info("asl")
-    splits = datasets.load("asl", DATA)
+    info = builtin_datasets.get_info("asl")
+    splits = builtin_datasets.load("asl", DATA)
     assert len(splits.x_train) == info.train_size == 27_455
     assert len(splits.x_test) == info.test_size == 7_172
     assert sorted(np.unique(splits.y_train)) == list(range(24))
@@ -35,8 +35,10 @@ def test_asl_labels_are_remapped_to_24_contiguous_classes():
 
 
 def test_missing_file_says_where_it_should_be_and_how_to_restore_it(tmp_path: Path):
-    with pytest.raises(datasets.DatasetError, match="missing.*git checkout -- data/mnist.npz"):
-        datasets.load("mnist", tmp_path)
+    with pytest.raises(
+        builtin_datasets.DatasetError, match="missing.*git checkout -- data/mnist.npz"
+    ):
+        builtin_datasets.load("mnist", tmp_path)
 
 
 def test_altered_file_is_refused_with_both_checksums(tmp_path: Path):
@@ -47,11 +49,11 @@ def test_altered_file_is_refused_with_both_checksums(tmp_path: Path):
         byte = f.read(1)
         f.seek(1000)
         f.write(bytes([byte[0] ^ 0xFF]))
-    with pytest.raises(datasets.DatasetError, match="expected 06af5dfe") as caught:
-        datasets.load("mnist", tmp_path)
+    with pytest.raises(builtin_datasets.DatasetError, match="expected 06af5dfe") as caught:
+        builtin_datasets.load("mnist", tmp_path)
     assert "altered" in str(caught.value)
 
 
 def test_unknown_dataset_lists_the_known_ones():
-    with pytest.raises(datasets.DatasetError, match="asl, mnist"):
-        datasets.get_info("cifar10")
+    with pytest.raises(builtin_datasets.DatasetError, match="asl, mnist"):
+        builtin_datasets.get_info("cifar10")

@@ -22,9 +22,9 @@ from training.user_data import UserData, save
 
 keras = pytest.importorskip("keras")
 
-from training.batches import epoch_order  # noqa: E402
-from training.checkpoints import MODEL_FILE, STATE_FILE, Resume  # noqa: E402
-from training.fit import train  # noqa: E402
+from training.keras.checkpoints import MODEL_FILE, STATE_FILE, Resume  # noqa: E402
+from training.keras.epoch_order import epoch_order  # noqa: E402
+from training.keras.fit import train  # noqa: E402
 
 ROWS = 24
 DATA = Path("unused-for-uploaded-data")

@@ -7,7 +7,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from training.export import MAX_ABS_DIFF, ExportError, export_model  # noqa: E402
+from training.keras.export import MAX_ABS_DIFF, ExportError, export_model  # noqa: E402
 
 
 def small_model() -> "keras.Model":

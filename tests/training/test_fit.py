@@ -5,15 +5,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from training.data_info import builtin_info
 from training.resolve import resolve
 from training.spec import JobSpec
 
 pytest.importorskip("keras")
 
-from training.export import export_model  # noqa: E402
-from training.fit import prepare, train  # noqa: E402
+from training.keras.export import export_model  # noqa: E402
+from training.keras.fit import prepare, train  # noqa: E402
 
 DATA = PROJECT_ROOT / "data"
 SMALL_MODEL = {

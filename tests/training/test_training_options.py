@@ -6,16 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from training.data_info import DataInfo
 from training.spec import JobSpec
 from training.user_data import UserData, save
 
 pytest.importorskip("keras")
 
-from training.export import export_model  # noqa: E402
-from training.fit import train  # noqa: E402
-from training.weights import weights_as_lists  # noqa: E402
+from training.keras.export import export_model  # noqa: E402
+from training.keras.fit import train  # noqa: E402
+from training.keras.weights import weights_as_lists  # noqa: E402
 
 DATA = PROJECT_ROOT / "data"
 SMALL = {"layers": [{"type": "flatten"}, {"type": "dense", "units": 32, "activation": "relu"},

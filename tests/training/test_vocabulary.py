@@ -11,8 +11,8 @@ import json
 import numpy as np
 import pytest
 
-from descent.settings import PROJECT_ROOT
-from training import datasets
+from core.settings import PROJECT_ROOT
+from training import builtin_datasets
 from training.data_info import DataInfo, builtin_info
 from training.layer_specs import INITIALIZERS, LAYER_TYPES
 from training.optimizer_specs import OPTIMIZERS, SCHEDULES
@@ -22,11 +22,11 @@ from training.vocabulary import ACTIVATIONS, LOSSES, METRICS, TASKS
 
 keras = pytest.importorskip("keras")
 
-from training.augmentation import with_augmentation  # noqa: E402
-from training.builders import build_model, compile_model, layer_name  # noqa: E402
-from training.option_callbacks import option_callbacks  # noqa: E402
+from training.keras.augmentation import with_augmentation  # noqa: E402
+from training.keras.builders import build_model, compile_model, layer_name  # noqa: E402
+from training.keras.option_callbacks import option_callbacks  # noqa: E402
+from training.keras.reproducibility import seed_everything  # noqa: E402
 from training.prepare import encode_labels  # noqa: E402
-from training.reproducibility import seed_everything  # noqa: E402
 
 ROWS = 64
 MNIST = builtin_info("mnist")
@@ -220,7 +220,7 @@ TABLE: list[tuple[str, dict, DataInfo]] = [
 @pytest.fixture(scope="module")
 def slices() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(0)
-    mnist = datasets.load("mnist", PROJECT_ROOT / "data", limit=ROWS)
+    mnist = builtin_datasets.load("mnist", PROJECT_ROOT / "data", limit=ROWS)
     x = rng.normal(size=(ROWS, 4)).astype(np.float32)
     return {
         "mnist": (mnist.x_train, mnist.y_train),

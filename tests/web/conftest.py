@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import Service
 
 CHROMIUM = Path("/usr/bin/chromium")

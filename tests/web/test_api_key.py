@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from tests.conftest import Backend, Service, start_service, stop_service
 from tests.web.conftest import Browser, wait_for_status
 from tests.web.test_predict_page import draw

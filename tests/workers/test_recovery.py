@@ -13,11 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.app import create_app
-from descent.settings import get_settings
+from core.settings import get_settings
 from models import Job, JobEvent
 from models.base import utcnow
 from models.db import session_scope
-from services import jobs, models, recovery, weights
+from services import jobs, recovery, trained_models, weights
 from services.artifacts import ArtifactStore, LocalArtifactStore, get_store
 from tests.workers.test_tasks import (
     MODEL_NAMES,
@@ -112,7 +112,7 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
     assert f"job {job_id} resumes after epoch 2 (attempt 2)" in caplog.text
     assert stored_under(job_id) == model_files(attempt=2)  # the model; the checkpoints are gone
     with session_scope(get_settings().resolved_database_url) as session:
-        assert models.get(session, job_id).onnx_key == f"{job_id}/a2/model.onnx"
+        assert trained_models.get(session, job_id).onnx_key == f"{job_id}/a2/model.onnx"
 
 
 class Killed(BaseException):
@@ -269,7 +269,7 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
                 deadline = Deadline(job_row.started_at, get_settings().job_time_limit_seconds)
             tasks.train_claimed(job_id, spec, deadline, attempt=2)
             with session_scope(url) as session:
-                model = models.get(session, job_id)
+                model = trained_models.get(session, job_id)
                 keys = [model.keras_key, model.onnx_key, weights.weights_key(model.keras_key)]
             registered.update({key: sha256(store.local_path(key)) for key in keys})
             store.puts.clear()

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
-from services import dataset_uploads, datasets, epochs, jobs, models, specs
+from services import dataset_uploads, datasets, epochs, jobs, specs, trained_models
 from services.artifacts import LocalArtifactStore, get_store
 from training.spec import JobSpec
 from workers import tasks
@@ -99,7 +99,7 @@ def test_a_job_trains_on_its_own_owners_data_set_when_two_share_a_name(home: Pat
     with session_scope(settings.resolved_database_url) as session:
         for owner, shape in (("alice", [1]), ("bob", [3])):
             assert jobs.get(session, job_ids[owner]).status == "succeeded"
-            assert models.get(session, job_ids[owner]).input_shape == shape
+            assert trained_models.get(session, job_ids[owner]).input_shape == shape
 
 
 LINEAR = {"layers": [{"type": "dense", "units": 1, "activation": "linear"}]}
@@ -262,7 +262,7 @@ def test_a_model_stored_before_files_were_kept_by_attempt_still_serves(home: Pat
     for name in MODEL_NAMES:
         (folder / "a1" / name).rename(folder / name)
     with session_scope(get_settings().resolved_database_url) as session:
-        model = models.get(session, job_id)
+        model = trained_models.get(session, job_id)
         model.keras_key, model.onnx_key = f"{job_id}/model.keras", f"{job_id}/model.onnx"
     assert stored_under(job_id) == MODEL_NAMES
     with TestClient(create_app(get_settings())) as api:

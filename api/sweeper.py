@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 import threading
 
-from descent.settings import Settings
+from core.settings import Settings
 from models.db import session_scope
 from services import recovery
 
-log = logging.getLogger("descent.reconciler")
+log = logging.getLogger("api.sweeper")
 
 
 class Reconciler:

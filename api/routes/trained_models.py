@@ -6,8 +6,8 @@ from fastapi.responses import FileResponse
 from api import prediction
 from api.auth import PrincipalDep
 from api.deps import ModelDep, SessionDep, StoreDep, load_served_model
-from api.schemas.models import ModelList, ModelPublic, PredictRequest, PredictResponse
-from services import models
+from api.schemas.trained_models import ModelList, ModelPublic, PredictRequest, PredictResponse
+from services import trained_models
 from services.errors import NotFound
 from serving.inputs import Scale
 from serving.sessions import gone
@@ -62,7 +62,7 @@ def list_models(
     offset: int = Query(default=0, ge=0, le=1_000_000_000),
 ) -> ModelList:
     """Trained models, newest first, with their job, data set, task and final metrics."""
-    items = models.page(session, limit=limit, offset=offset, owner=principal.scope)
+    items = trained_models.page(session, limit=limit, offset=offset, owner=principal.scope)
     return ModelList(items=[ModelPublic.model_validate(m) for m in items])
 
 

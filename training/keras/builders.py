@@ -10,7 +10,8 @@ from typing import Any
 
 import keras
 
-from training.activations import keras_activation
+from training.keras.activations import keras_activation
+from training.keras.losses import build_loss
 from training.layer_specs import (
     ActivationLayer,
     AvgPool2DLayer,
@@ -27,7 +28,6 @@ from training.layer_specs import (
     Regularizer,
     ReshapeLayer,
 )
-from training.losses import build_loss
 from training.optimizer_specs import CosineDecay, ExponentialDecay, PiecewiseConstant
 from training.resolve import Resolution
 

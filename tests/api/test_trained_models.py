@@ -2,9 +2,9 @@
 
 from fastapi.testclient import TestClient
 
-from descent.settings import get_settings
+from core.settings import get_settings
 from models.db import session_scope
-from services import jobs, models
+from services import jobs, trained_models
 from tests.api.conftest import MNIST_SPEC
 from tests.races import committed, statement
 
@@ -36,7 +36,7 @@ def test_a_model_asked_for_as_its_job_succeeds_is_never_said_to_be_missing(clien
         assert jobs.claim(session, job_id)
 
     def succeed(session):  # what the worker commits at the end: the model and the job's end
-        models.register(
+        trained_models.register(
             session, job_id, dataset="mnist", task="classification", class_names=["0"],
             input_shape=[28, 28, 1], scaling="divide_by_255", keras_key="x.keras",
             onnx_key="x.onnx",

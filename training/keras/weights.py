@@ -6,7 +6,7 @@ from typing import Any
 
 import keras
 
-from training.builders import layer_name
+from training.keras.builders import layer_name
 from training.resolve import Resolution
 
 

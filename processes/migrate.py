@@ -3,7 +3,7 @@
 from alembic import command
 from alembic.config import Config
 
-from descent.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 
 def alembic_config(database_url: str) -> Config:

@@ -16,17 +16,17 @@ from typing import Any
 import keras
 import numpy as np
 
-from training.augmentation import with_augmentation
-from training.batches import steps_per_epoch, training_batches
-from training.builders import build_model, compile_model
-from training.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
-from training.checkpoints import CheckpointCallback, Resume, SaveEachEpoch, restore_into
+from training.builtin_datasets import DatasetError
 from training.data_info import DataInfo, builtin_info
-from training.datasets import DatasetError
+from training.keras.augmentation import with_augmentation
+from training.keras.builders import build_model, compile_model
+from training.keras.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
+from training.keras.checkpoints import CheckpointCallback, Resume, SaveEachEpoch, restore_into
+from training.keras.epoch_order import steps_per_epoch, training_batches
+from training.keras.option_callbacks import early_stopping_outcome, option_callbacks
+from training.keras.reproducibility import seed_everything
 from training.limits import NO_LIMITS
-from training.option_callbacks import early_stopping_outcome, option_callbacks
 from training.prepare import Prepared, prepare
-from training.reproducibility import seed_everything
 from training.resolve import Resolution, resolve
 from training.spec import JobSpec
 from training.user_data import UserData

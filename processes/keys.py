@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from descent.settings import get_settings
+from core.settings import get_settings
 
 app = typer.Typer(
     help="Manage API keys (run where the server's DESCENT_DATABASE_URL or DESCENT_HOME points).",
@@ -15,8 +15,8 @@ app = typer.Typer(
 
 
 def _session():  # noqa: ANN202 - a context manager from models.db
-    from descent import migrate
     from models.db import session_scope
+    from processes import migrate
 
     url = get_settings().resolved_database_url
     migrate.upgrade(url)

@@ -5,7 +5,8 @@ state, as ``model.save`` writes them) and ``state.json`` (the epoch it ends, tha
 metrics, and the Python and NumPy random states). Resuming loads both and continues with
 ``initial_epoch``, so epoch numbers carry on where they stopped. The order of the training
 rows needs no saved state: each epoch's is drawn from the seed and the epoch number
-(``training/batches.py``), so a resumed epoch k visits the rows as an uninterrupted one does.
+(``training/keras/epoch_order.py``), so a resumed epoch k visits the rows as an
+uninterrupted one does.
 The backend's own random state (dropout masks, augmentation) cannot be captured; it is reseeded
 from the spec's seed plus the epoch, so a resumed run is the same kind of run, not a
 bit-identical one.

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from descent.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 
 START_SECONDS = 120
 WARM_WORKER_LINE = "ready with Keras loaded"

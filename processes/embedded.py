@@ -12,7 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
-from descent.settings import Settings
+from core.settings import Settings
 from services.placement import CPU_WORKER_QUEUES
 
 log = logging.getLogger("descent")
