@@ -3,7 +3,7 @@
 Each is a lesson the spec is about to teach the hard way: probabilities trained with a
 regression loss ("RMSE for probabilities?"), many sigmoid layers (vanishing gradients), a
 learning rate that diverges, stacked layers without a nonlinearity, bounded regression outputs,
-mirrored digits.
+mirrored digits. A warning about one layer alone is its kind's (``Layer.advise``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from training.data_info import DataInfo
-from training.layer_specs import ACTIVATED, ActivationLayer, Conv2DLayer, DenseLayer
+from training.layers import ActivationLayer
 from training.optimizer_specs import peak_rate
 from training.problems import SpecWarning
 from training.spec import JobSpec
@@ -33,6 +33,7 @@ def advise(spec: JobSpec, data: DataInfo, targets: Targets) -> list[SpecWarning]
         *_bounded_regression(layers, targets),
         *_learning_rate(spec),
         *_mirrored_symbols(spec, data),
+        *(w for i, layer in enumerate(layers) for w in layer.advise(f"model.layers[{i}]")),
     ]
     return found
 
@@ -56,7 +57,8 @@ def _probabilities_with_regression_loss(layers: list[Any], targets: Targets) -> 
 
 
 def _hidden(layers: list[Any]) -> list[tuple[int, Any]]:
-    return [(i, layer) for i, layer in enumerate(layers[:-1]) if isinstance(layer, ACTIVATED)]
+    # The hidden layers with an activation function (dense, conv2d, activation).
+    return [(i, layer) for i, layer in enumerate(layers[:-1]) if hasattr(layer, "activation")]
 
 
 def _many_sigmoids(layers: list[Any]) -> list[SpecWarning]:
@@ -75,7 +77,7 @@ def _many_sigmoids(layers: list[Any]) -> list[SpecWarning]:
 
 
 def _stacked_linear(layers: list[Any]) -> list[SpecWarning]:
-    weighted = [layer for layer in layers if isinstance(layer, DenseLayer | Conv2DLayer)]
+    weighted = [layer for layer in layers if layer.weighted]
     hidden = _hidden(layers)
     if len(weighted) < 2 or any(layer.activation != "linear" for _, layer in hidden):
         return []

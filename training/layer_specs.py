@@ -1,8 +1,8 @@
-"""The layers a model may be made of, with their initializers and regularizers. No TensorFlow.
+"""What layer specs are made of: initializers, regularizers and the field types several layer
+kinds share (the kinds themselves are in ``training.layers``). No TensorFlow.
 
-Field names and defaults follow Keras (``keras.layers.Dense`` and friends), so a Keras user
-can write what they already know: ``{"type": "dense", "units": 64, "activation": "relu",
-"kernel_initializer": "he_normal", "kernel_regularizer": {"l2": 0.001}}``.
+Names and defaults follow Keras: ``"kernel_initializer": "he_normal"``,
+``"kernel_regularizer": {"l2": 0.001}``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
-from training.vocabulary import DEFAULT_NEGATIVE_SLOPE, Activation
+from training.vocabulary import Activation
 
 
 class Strict(BaseModel):
@@ -141,7 +139,7 @@ RegularizerField = Annotated[
     Field(description='{"l1": f, "l2": f}, or "l1" / "l2" / "l1_l2" for a factor of 0.01.'),
 ]
 
-# --- layers -------------------------------------------------------------------------------
+# --- fields several layer kinds share ---------------------------------------------------
 
 
 def _pair(value: Any) -> Any:
@@ -152,7 +150,10 @@ Size = Annotated[int, Field(ge=1, le=4_096)]
 Pair = Annotated[tuple[Size, Size], BeforeValidator(_pair)]
 ActivationField = Annotated[
     Activation,
-    Field(description="The function applied to the layer's outputs (linear means none)."),
+    Field(
+        description="The function applied to the layer's outputs (linear means none).",
+        examples=["relu"],
+    ),
 ]
 Slope = Annotated[
     float | None,
@@ -163,142 +164,3 @@ Padding = Annotated[
     Literal["valid", "same"],
     Field(description='"valid": no padding (the image shrinks); "same": keeps height and width.'),
 ]
-
-
-class LayerBase(Strict):
-    @field_validator("bias_initializer", mode="after", check_fields=False)
-    @classmethod
-    def _bias_is_a_vector(cls, value: Any) -> Any:
-        if value == "orthogonal":
-            raise ValueError(
-                "orthogonal needs a matrix, and a bias is a vector; use it as "
-                'kernel_initializer and keep "zeros" (or a constant) for the bias'
-            )
-        return value
-
-    @field_validator("negative_slope", mode="after", check_fields=False)
-    @classmethod
-    def _slope_goes_with_leaky_relu(cls, slope: float | None, info: ValidationInfo) -> float | None:
-        activation = info.data.get("activation")
-        if activation == "leaky_relu":
-            return DEFAULT_NEGATIVE_SLOPE if slope is None else slope
-        if slope is not None:
-            raise ValueError(
-                f'negative_slope only applies to "leaky_relu", but the activation is '
-                f'{activation!r}; remove negative_slope or set "activation": "leaky_relu"'
-            )
-        return slope
-
-
-class FlattenLayer(LayerBase):
-    type: Literal["flatten"]
-
-
-class DenseLayer(LayerBase):
-    type: Literal["dense"]
-    units: int = Field(ge=1, le=65_536, description="Number of neurons, i.e. outputs.")
-    activation: ActivationField = "linear"
-    negative_slope: Slope = Field(default=None, validate_default=True)
-    use_bias: UseBias = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: RegularizerField = None
-    bias_regularizer: RegularizerField = None
-
-
-class Conv2DLayer(LayerBase):
-    type: Literal["conv2d"]
-    filters: int = Field(ge=1, le=4_096, description="Number of filters, i.e. output channels.")
-    kernel_size: Pair = Field(description="Window height and width: 3 or [3, 3].")
-    strides: Pair = Field(default=(1, 1), description="Step of the window: 1 or [1, 1].")
-    padding: Padding = "valid"
-    activation: ActivationField = "linear"
-    negative_slope: Slope = Field(default=None, validate_default=True)
-    use_bias: UseBias = True
-    kernel_initializer: Initializer = "glorot_uniform"
-    bias_initializer: Initializer = "zeros"
-    kernel_regularizer: RegularizerField = None
-    bias_regularizer: RegularizerField = None
-
-
-class MaxPool2DLayer(LayerBase):
-    type: Literal["max_pool2d"]
-    pool_size: Pair = Field(default=(2, 2), description="Window height and width: 2 or [2, 2].")
-    strides: Pair | None = Field(default=None, description="Step of the window; default pool_size.")
-    padding: Padding = "valid"
-
-
-class AvgPool2DLayer(LayerBase):
-    type: Literal["avg_pool2d"]
-    pool_size: Pair = Field(default=(2, 2), description="Window height and width: 2 or [2, 2].")
-    strides: Pair | None = Field(default=None, description="Step of the window; default pool_size.")
-    padding: Padding = "valid"
-
-
-class GlobalAvgPool2DLayer(LayerBase):
-    type: Literal["global_avg_pool2d"]
-
-
-class ReshapeLayer(LayerBase):
-    type: Literal["reshape"]
-    target_shape: list[int] = Field(
-        min_length=1,
-        max_length=3,
-        description="The new shape without the batch axis, e.g. [28, 28, 1]; one -1 is inferred.",
-    )
-
-    @field_validator("target_shape")
-    @classmethod
-    def _sizes(cls, shape: list[int]) -> list[int]:
-        if any(size == 0 or size < -1 for size in shape) or shape.count(-1) > 1:
-            raise ValueError(
-                f"target_shape {shape} must hold sizes of at least 1 and at most one -1 "
-                "(inferred), e.g. [28, 28, 1]"
-            )
-        return shape
-
-
-class DropoutLayer(LayerBase):
-    type: Literal["dropout"]
-    rate: float = Field(ge=0, lt=1, description="Share of inputs set to 0 at each training step.")
-
-
-class BatchNormLayer(LayerBase):
-    type: Literal["batch_norm"]
-    momentum: float = Field(default=0.99, gt=0, lt=1, description="Moving-average momentum.")
-    epsilon: float = Field(default=0.001, gt=0, description="Added to the variance.")
-
-
-class ActivationLayer(LayerBase):
-    type: Literal["activation"]
-    activation: ActivationField
-    negative_slope: Slope = Field(default=None, validate_default=True)
-
-
-AnyLayer = (
-    FlattenLayer
-    | DenseLayer
-    | Conv2DLayer
-    | MaxPool2DLayer
-    | AvgPool2DLayer
-    | GlobalAvgPool2DLayer
-    | ReshapeLayer
-    | DropoutLayer
-    | BatchNormLayer
-    | ActivationLayer
-)
-LayerSpec = Annotated[AnyLayer, Field(discriminator="type")]
-LAYER_TYPES: tuple[str, ...] = (
-    "dense",
-    "conv2d",
-    "max_pool2d",
-    "avg_pool2d",
-    "global_avg_pool2d",
-    "flatten",
-    "reshape",
-    "dropout",
-    "batch_norm",
-    "activation",
-)
-# Layers whose outputs pass through an activation function.
-ACTIVATED = (DenseLayer, Conv2DLayer, ActivationLayer)

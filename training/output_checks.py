@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from training.data_info import DataInfo
-from training.layer_specs import DenseLayer
+from training.layers import DenseLayer
 from training.problems import Problem
 from training.shapes import LayerShape
 from training.targets import Targets

@@ -13,7 +13,7 @@ from typing import Any
 
 from training.advice import advise
 from training.data_info import DataInfo
-from training.layer_specs import DenseLayer
+from training.layers import DenseLayer
 from training.limits import DEFAULT_LIMITS, Limits
 from training.optimizer_specs import peak_rate
 from training.output_checks import OUTPUT_ACTIVATION, check_output

@@ -20,8 +20,9 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from training.layer_specs import (
-    INITIALIZERS,
+from training.layer_specs import INITIALIZERS, Slope
+from training.layer_specs import Strict as _Strict
+from training.layers import (
     LAYER_TYPES,
     ActivationLayer,
     AvgPool2DLayer,
@@ -34,9 +35,7 @@ from training.layer_specs import (
     LayerSpec,
     MaxPool2DLayer,
     ReshapeLayer,
-    Slope,
 )
-from training.layer_specs import Strict as _Strict
 from training.optimizer_specs import OPTIMIZERS, SCHEDULES, Adam, OptimizerSpec, default_name
 from training.option_specs import AugmentationSpec, EarlyStoppingSpec, ReduceOnPlateauSpec
 from training.vocabulary import CROSSENTROPY_LOSSES, Activation, Loss, Metric, Task

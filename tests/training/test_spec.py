@@ -145,6 +145,9 @@ def test_out_of_range_values_are_refused(overrides):
 
 
 def test_spec_modules_import_no_tensorflow():
-    modules = "training.spec, training.resolve, training.builtin_datasets, training.preprocessing"
+    modules = (
+        "training.spec, training.resolve, training.builtin_datasets, training.preprocessing, "
+        "training.layers.catalog"
+    )
     code = f"import sys, {modules}; sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

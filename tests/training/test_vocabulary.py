@@ -14,7 +14,8 @@ import pytest
 from core.settings import PROJECT_ROOT
 from training import builtin_datasets
 from training.data_info import DataInfo, builtin_info
-from training.layer_specs import INITIALIZERS, LAYER_TYPES
+from training.layer_specs import INITIALIZERS
+from training.layers import LAYER_TYPES
 from training.optimizer_specs import OPTIMIZERS, SCHEDULES
 from training.resolve import resolve
 from training.spec import JobSpec
@@ -145,6 +146,7 @@ TABLE: list[tuple[str, dict, DataInfo]] = [
     ("layer global_avg_pool2d", {"model": image(conv(), {"type": "global_avg_pool2d"})}, MNIST),
     ("layer reshape", {"model": image({"type": "reshape", "target_shape": [14, 56, 1]})}, MNIST),
     ("layer dropout", {"model": image({"type": "dropout", "rate": 0.5})}, MNIST),
+    ("layer gaussian_noise", {"model": image({"type": "gaussian_noise", "stddev": 0.1})}, MNIST),
     ("layer batch_norm", {"model": image(conv(), {"type": "batch_norm", "momentum": 0.9})}, MNIST),
     (
         "layer activation",

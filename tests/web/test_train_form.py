@@ -72,3 +72,19 @@ def test_every_field_has_a_label_and_the_form_works_from_the_keyboard(web: Brows
     page.locator("#epochs-error").filter(has_text="greater than or equal to 1").wait_for()
     web.shot("05-keyboard-submit")
     assert web.errors == []
+
+
+def test_a_layer_kind_the_server_knows_appears_in_the_form(web: Browser):
+    page = web.page
+    page.goto("/")
+    page.get_by_label("a layer list").check()
+    page.locator("#layer-0-type").select_option("gaussian_noise")  # no JS names this kind
+    assert page.locator("#layer-0-stddev").input_value() == "0.1"
+    page.locator("#layer-0-stddev").fill("-1")
+    page.get_by_role("button", name="Train").click()
+    page.locator("#layer-0-stddev-error").filter(has_text="greater than 0").wait_for()
+    activations = page.locator("#layer-1-activation option").all_inner_texts()
+    assert {"gelu", "leaky_relu", "swish"} <= set(activations)  # all the server knows
+    assert page.locator("#activation").input_value() == "relu"
+    web.shot("06-gaussian-noise-layer")
+    assert web.errors == []

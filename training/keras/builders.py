@@ -1,4 +1,5 @@
-"""Spec -> Keras objects: one small builder per thing.
+"""Spec -> Keras objects: one small builder per thing. Each layer kind builds itself
+(``Layer.build`` in ``training.layers``), given the Keras toolkit made here.
 
 Every spec layer becomes a Keras layer named ``<type>_<index>`` (a leaky_relu activation adds
 a ``LeakyReLU`` layer after it), so trained weights can be read back by the spec's index.
@@ -13,21 +14,12 @@ import keras
 from training.keras.activations import keras_activation
 from training.keras.losses import build_loss
 from training.layer_specs import (
-    ActivationLayer,
-    AvgPool2DLayer,
-    BatchNormLayer,
     ConstantInitializer,
-    Conv2DLayer,
-    DenseLayer,
-    DropoutLayer,
-    FlattenLayer,
-    GlobalAvgPool2DLayer,
-    MaxPool2DLayer,
     RandomNormalInitializer,
     RandomUniformInitializer,
     Regularizer,
-    ReshapeLayer,
 )
+from training.layers import Layer
 from training.optimizer_specs import CosineDecay, ExponentialDecay, PiecewiseConstant
 from training.resolve import Resolution
 
@@ -66,64 +58,18 @@ def build_regularizer(spec: Regularizer | None) -> keras.regularizers.Regularize
     return None if spec is None else keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2)
 
 
-def _weights(layer: DenseLayer | Conv2DLayer) -> dict[str, Any]:
-    return {
-        "use_bias": layer.use_bias,
-        "kernel_initializer": build_initializer(layer.kernel_initializer),
-        "bias_initializer": build_initializer(layer.bias_initializer),
-        "kernel_regularizer": build_regularizer(layer.kernel_regularizer),
-        "bias_regularizer": build_regularizer(layer.bias_regularizer),
-    }
+class _Toolkit:
+    """What a layer kind's ``build`` receives (``training.layers.base.Toolkit``)."""
+
+    layers = keras.layers
+    initializer = staticmethod(build_initializer)
+    regularizer = staticmethod(build_regularizer)
+    activation = staticmethod(keras_activation)
 
 
-def build_layer(index: int, layer: Any) -> list[keras.layers.Layer]:
+def build_layer(index: int, layer: Layer) -> list[keras.layers.Layer]:
     """The Keras layers for one spec layer: itself, then a LeakyReLU when it asks for one."""
-    name = layer_name(index, layer)
-    activation = getattr(layer, "activation", None)
-    leaky = activation == "leaky_relu"
-    act = keras_activation(activation)
-    built: keras.layers.Layer
-    if isinstance(layer, FlattenLayer):
-        built = keras.layers.Flatten(name=name)
-    elif isinstance(layer, DenseLayer):
-        built = keras.layers.Dense(layer.units, activation=act, name=name, **_weights(layer))
-    elif isinstance(layer, Conv2DLayer):
-        built = keras.layers.Conv2D(
-            layer.filters,
-            layer.kernel_size,
-            strides=layer.strides,
-            padding=layer.padding,
-            activation=act,
-            name=name,
-            **_weights(layer),
-        )
-    elif isinstance(layer, MaxPool2DLayer | AvgPool2DLayer):
-        kind = (
-            keras.layers.MaxPooling2D
-            if isinstance(layer, MaxPool2DLayer)
-            else keras.layers.AveragePooling2D
-        )
-        built = kind(layer.pool_size, strides=layer.strides, padding=layer.padding, name=name)
-    elif isinstance(layer, GlobalAvgPool2DLayer):
-        built = keras.layers.GlobalAveragePooling2D(name=name)
-    elif isinstance(layer, ReshapeLayer):
-        built = keras.layers.Reshape(tuple(layer.target_shape), name=name)
-    elif isinstance(layer, DropoutLayer):
-        built = keras.layers.Dropout(layer.rate, name=name)
-    elif isinstance(layer, BatchNormLayer):
-        built = keras.layers.BatchNormalization(
-            momentum=layer.momentum, epsilon=layer.epsilon, name=name
-        )
-    elif isinstance(layer, ActivationLayer):
-        if leaky:
-            return [keras.layers.LeakyReLU(negative_slope=layer.negative_slope, name=name)]
-        built = keras.layers.Activation(act, name=name)
-    else:
-        raise TypeError(f"no builder for layer {layer!r}")
-    if leaky:
-        slope = keras.layers.LeakyReLU(negative_slope=layer.negative_slope, name=f"{name}_leaky")
-        return [built, slope]
-    return [built]
+    return layer.build(_Toolkit(), layer_name(index, layer))
 
 
 def build_model(resolution: Resolution) -> keras.Sequential:

@@ -2,7 +2,7 @@
 // validation messages next to the field it names (and in a summary at the top).
 
 import { api, ApiError, el } from "./api.js";
-import { ACTIVATIONS, LayerEditor } from "./layers.js";
+import { LayerEditor } from "./layers.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,9 +11,9 @@ export class JobForm {
     this.form = form;
     this.layers = new LayerEditor($("layers"));
     this.classes = { mnist: 10, asl: 24 };
-    $("activation").replaceChildren(
-      ...ACTIVATIONS.filter((a) => a !== "softmax").map((a) => el("option", { value: a }, a)),
-    );
+    this.layers.ready.then(({ activations }) => this.showActivations(activations), (error) => {
+      $("form-status").textContent = `Could not load the layer kinds: ${error.message}`;
+    });
     $("validation").addEventListener("change", () => this.showFraction());
     for (const radio of form.querySelectorAll('input[name="model-mode"]'))
       radio.addEventListener("change", () => this.showMode());
@@ -37,6 +37,15 @@ export class JobForm {
     } catch {
       // The defaults above describe the built-in data sets; the API will say if they are wrong.
     }
+  }
+
+  /** The preset's hidden activation: any the server knows but softmax, relu first. */
+  showActivations(activations) {
+    $("activation").replaceChildren(
+      ...activations
+        .filter((a) => a !== "softmax")
+        .map((a) => el("option", { value: a, selected: a === "relu" }, a)),
+    );
   }
 
   mode() {

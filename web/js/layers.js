@@ -2,53 +2,64 @@
 // Every control has a label and a data-field naming it the way the API's errors do
 // ("model.layers[1].units"), so a validation message lands next to the right input.
 
-import { el } from "./api.js";
+import { api, ApiError, el } from "./api.js";
 
-export const ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "linear"];
+/**
+ * The layer kinds and activations the server knows (GET v1/layers): each kind lists its fields
+ * with their types, defaults and allowed values, so a kind added on the server appears here.
+ */
+export async function loadCatalog() {
+  for (;;) {
+    try {
+      return await api("v1/layers");
+    } catch (error) {
+      // A 401 asked for a key; the next call waits for it. Anything else is for the caller.
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+    }
+  }
+}
 
-const PARAMS = {
-  flatten: [],
-  dense: [
-    { name: "units", label: "Units", type: "number", initial: 128 },
-    { name: "activation", label: "Activation", options: ACTIVATIONS, initial: "relu" },
-  ],
-  conv2d: [
-    { name: "filters", label: "Filters", type: "number", initial: 32 },
-    { name: "kernel_size", label: "Kernel size", type: "number", initial: 3 },
-    { name: "activation", label: "Activation", options: ACTIVATIONS, initial: "relu" },
-    { name: "padding", label: "Padding", options: ["valid", "same"], initial: "valid" },
-  ],
-  max_pool2d: [{ name: "pool_size", label: "Pool size", type: "number", initial: 2 }],
-  dropout: [{ name: "rate", label: "Rate", type: "number", step: "any", initial: 0.25 }],
-};
-
-const TYPE_NAMES = {
-  flatten: "flatten",
-  dense: "dense",
-  conv2d: "conv2d (convolution)",
-  max_pool2d: "max_pool2d (pooling)",
-  dropout: "dropout",
+// How a field's value is written in an input and read back for the spec.
+const sizes = (raw) => String(raw).split(/[\s,×x]+/).filter(Boolean).map(Number);
+const shown = (value) => (Array.isArray(value) ? value.join(", ") : value);
+const parse = {
+  integer: Number,
+  number: Number,
+  size: (raw) => (sizes(raw).length === 1 ? sizes(raw)[0] : sizes(raw)),
+  sizes,
+  boolean: (raw) => raw === "true",
+  choice: (raw) => raw,
 };
 
 export class LayerEditor {
   constructor(container) {
     this.container = container;
+    this.kinds = new Map();
     this.layers = [
       { type: "flatten" },
       { type: "dense", units: 128, activation: "relu" },
       { type: "dense", units: 10, activation: "softmax" },
     ];
-    this.render();
+    this.ready = loadCatalog().then((catalog) => {
+      for (const kind of catalog.kinds) this.kinds.set(kind.type, kind);
+      this.render();
+      return catalog;
+    });
+  }
+
+  /** The fields the form offers for a layer type. */
+  fields(type) {
+    return (this.kinds.get(type)?.fields || []).filter((field) => field.in_form);
   }
 
   /** The layers as the API wants them; numbers parsed, blanks left out. */
   value() {
     return this.layers.map((layer) => {
       const out = { type: layer.type };
-      for (const param of PARAMS[layer.type]) {
-        const raw = layer[param.name];
+      for (const field of this.fields(layer.type)) {
+        const raw = layer[field.name];
         if (raw === "" || raw === undefined || raw === null) continue;
-        out[param.name] = param.type === "number" ? Number(raw) : raw;
+        out[field.name] = typeof raw === "string" ? parse[field.type](raw) : raw;
       }
       return out;
     });
@@ -83,7 +94,7 @@ export class LayerEditor {
   setType(index, type) {
     const old = this.layers[index];
     const layer = { type };
-    for (const param of PARAMS[type]) layer[param.name] = old[param.name] ?? param.initial;
+    for (const field of this.fields(type)) layer[field.name] = old[field.name] ?? field.example;
     this.layers[index] = layer;
     this.render(`layer-${index}-type`);
   }
@@ -104,11 +115,15 @@ export class LayerEditor {
         "aria-describedby": `${prefix}-type-error`,
         onchange: (e) => this.setType(index, e.target.value),
       },
-      Object.entries(TYPE_NAMES).map(([value, text]) =>
-        el("option", { value, selected: value === layer.type }, text),
+      [...this.kinds.values()].map((kind) =>
+        el(
+          "option",
+          { value: kind.type, selected: kind.type === layer.type, title: kind.description },
+          kind.summary ? `${kind.type} (${kind.summary})` : kind.type,
+        ),
       ),
     );
-    const params = PARAMS[layer.type].map((param) => this.param(layer, param, prefix, path));
+    const params = this.fields(layer.type).map((field) => this.param(layer, field, prefix, path));
     const last = this.layers.length - 1;
     return el(
       "fieldset",
@@ -169,29 +184,37 @@ export class LayerEditor {
     );
   }
 
-  param(layer, param, prefix, path) {
-    const id = `${prefix}-${param.name}`;
-    const common = { id, "data-field": `${path}.${param.name}`, "aria-describedby": `${id}-error` };
-    const update = (e) => {
-      layer[param.name] = e.target.value;
+  param(layer, field, prefix, path) {
+    const id = `${prefix}-${field.name}`;
+    const common = {
+      id,
+      "data-field": `${path}.${field.name}`,
+      "aria-describedby": `${id}-error`,
+      title: field.description,
     };
-    const control = param.options
+    const update = (e) => {
+      layer[field.name] = e.target.value;
+    };
+    const value = layer[field.name];
+    const options = field.type === "boolean" ? ["true", "false"] : field.options;
+    const control = options
       ? el(
           "select",
           { ...common, onchange: update },
-          param.options.map((o) => el("option", { value: o, selected: o === layer[param.name] }, o)),
+          options.map((o) => el("option", { value: o, selected: o === String(value) }, o)),
         )
       : el("input", {
           ...common,
-          type: "number",
-          step: param.step || "1",
-          value: layer[param.name] ?? "",
+          ...(field.type === "integer" || field.type === "number"
+            ? { type: "number", step: field.type === "number" ? "any" : "1" }
+            : { type: "text", inputmode: "numeric" }),
+          value: shown(value) ?? "",
           oninput: update,
         });
     return el(
       "div",
       { class: "field" },
-      el("label", { for: id }, param.label),
+      el("label", { for: id }, field.label),
       control,
       el("p", { class: "error", id: `${id}-error` }),
     );
