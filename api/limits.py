@@ -1,47 +1,67 @@
-"""A cap on every request body: a client cannot make the API hold an unbounded body in memory.
+"""The one cap on request bodies: a client cannot make the API hold an unbounded body in memory.
 
-Prediction routes read their own, larger, body under ``max_request_bytes`` (api/prediction.py);
-uploading a data set (``POST /v1/datasets``) gets ``max_upload_bytes``; every other route gets
-at most ``max_body_bytes`` (1 MiB by default: a job spec or a batch of them is a few KiB).
-The cap is checked against Content-Length, or counted as a chunked body streams in.
+Prediction routes (``/predict``) get ``max_request_bytes``; uploading a data set
+(``POST /v1/datasets``) gets ``max_upload_bytes``; every other route gets ``max_body_bytes``
+(1 MiB by default: a job spec or a batch of them is a few KiB). The caps are read from the app's
+settings on each request. A declared Content-Length over the cap is refused before the route
+runs (the server itself holds a client to the length it declared); a chunked body of unknown
+length is counted as it streams in, up to the cap, then replayed to the route. Routes read
+their bodies without checking sizes again.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import problem
+from core.settings import Settings
+
+
+class Cap(NamedTuple):
+    max_bytes: int
+    setting: str
+    fix: str
 
 
 class BodySizeLimit:
-    def __init__(
-        self, app: ASGIApp, max_bytes: int, predict_max_bytes: int, upload_max_bytes: int
-    ) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
-        self.max_bytes = max_bytes
-        self.predict_max_bytes = predict_max_bytes
-        self.upload_max_bytes = upload_max_bytes
+        self.settings = settings
 
-    def _cap(self, scope: Scope) -> tuple[int, str]:
-        path = scope["path"].rstrip("/")
+    def cap(self, path: str) -> Cap:
+        """The cap on the body of a request to ``path``."""
+        path = path.rstrip("/")
         if path.endswith("/predict"):
-            return self.predict_max_bytes, "DESCENT_MAX_REQUEST_BYTES"
+            return Cap(
+                self.settings.max_request_bytes,
+                "DESCENT_MAX_REQUEST_BYTES",
+                "split the instances over several requests, or send smaller images",
+            )
         if path == "/v1/datasets":
-            return self.upload_max_bytes, "DESCENT_MAX_UPLOAD_BYTES"
-        return self.max_bytes, "DESCENT_MAX_BODY_BYTES"
+            return Cap(
+                self.settings.max_upload_bytes,
+                "DESCENT_MAX_UPLOAD_BYTES",
+                "upload fewer rows (the operator sets the cap with DESCENT_MAX_UPLOAD_BYTES)",
+            )
+        return Cap(
+            self.settings.max_body_bytes,
+            "DESCENT_MAX_BODY_BYTES",
+            "send a smaller body: split a large batch into several, or check that the right "
+            "file is being sent",
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cap, setting = self._cap(scope)
+        cap = self.cap(scope["path"])
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > cap:
-            await self._refuse(scope, receive, send, int(declared), cap, setting)
+        if declared.isdigit() and int(declared) > cap.max_bytes:
+            await self._refuse(scope, receive, send, int(declared), cap)
             return
-        if declared or setting == "DESCENT_MAX_REQUEST_BYTES":
-            # A declared length is enforced by the server itself; prediction routes count
-            # their own streamed bodies (api/prediction.py).
+        if declared:  # a declared length is enforced by the server itself
             await self.app(scope, receive, send)
             return
         # A chunked body of unknown length: read it here, up to the cap, and replay it.
@@ -53,8 +73,8 @@ class BodySizeLimit:
             if message["type"] != "http.request":
                 break
             seen += len(message.get("body", b""))
-            if seen > cap:
-                await self._refuse(scope, receive, send, seen, cap, setting, at_least=True)
+            if seen > cap.max_bytes:
+                await self._refuse(scope, receive, send, seen, cap, at_least=True)
                 return
             if not message.get("more_body", False):
                 break
@@ -70,16 +90,14 @@ class BodySizeLimit:
         receive: Receive,
         send: Send,
         size: int,
-        cap: int,
-        setting: str,
+        cap: Cap,
         at_least: bool = False,
     ) -> None:
         response = problem(
             413,
             "Request body too large",
             f"the request body is {'over ' if at_least else ''}{size:,} bytes; this route "
-            f"accepts at most {cap:,} bytes ({setting})",
-            fix="send a smaller body: split a large batch into several, or check that the "
-            "right file is being sent",
+            f"accepts at most {cap.max_bytes:,} bytes ({cap.setting})",
+            fix=cap.fix,
         )
         await response(scope, receive, send)

@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from serving.cards import ModelCard
 from serving.errors import InputError
-from serving.sessions import ModelCard, ServedModel
+from serving.sessions import ServedModel
 
 REGRESSION = "regression"
 BINARY = "binary"

@@ -15,21 +15,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from serving.cards import ModelCard
 from serving.errors import ModelFileGone
-from serving.inputs import ModelInput
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """Everything prediction needs to know about a trained model, besides its weights."""
-
-    id: str
-    task: str
-    class_names: tuple[str, ...]
-    input: ModelInput
-    scaling: str
-    onnx_path: Path
-    owner: str = "local"
 
 
 class OnnxModel:
@@ -65,7 +52,7 @@ def gone(
 ) -> ModelFileGone:
     return ModelFileGone(
         f"model {model_id!r} is registered but its {file} file {reason}",
-        fix="retrain it: submit its job's spec again with POST /v1/jobs",
+        fix="retrain it: submit its job's spec again with {submit_job}",
     )
 
 

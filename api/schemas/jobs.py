@@ -1,6 +1,7 @@
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.schemas.specs import ModelSummary, SpecWarningPublic
 from training.spec import JobSpec
@@ -71,6 +72,15 @@ class JobPublic(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     transitions: list[TransitionPublic] = Field(description="Every status change with its time.")
+
+    @field_validator("warnings", "attempts", mode="before")
+    @classmethod
+    def _null_as_empty(cls, value: Any, info: ValidationInfo) -> Any:
+        """A NULL column (a row not yet flushed, or from before the column was filled) reads
+        as no warnings and no attempts."""
+        if value is not None:
+            return value
+        return [] if info.field_name == "warnings" else 0
 
 
 class JobList(BaseModel):

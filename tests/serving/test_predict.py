@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from serving.cards import ModelCard
 from serving.errors import InputError
 from serving.inputs import ModelInput
 from serving.predict import check_top_k, classify, predict
-from serving.sessions import ModelCard, OnnxModel, ServedModel
+from serving.sessions import OnnxModel, ServedModel
 from tests.serving.onnx_models import INPUT_SHAPE, binary, classifier, regression
 
 PROBABILITIES = np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], dtype=np.float32)

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.errors import Gone
+from serving.cards import ModelCard
 from serving.errors import ModelFileGone
 from serving.inputs import ModelInput
-from serving.sessions import ModelCard, SessionCache
+from serving.sessions import SessionCache
 from tests.serving.onnx_models import INPUT_SHAPE, classifier
 
 NAMES = tuple(str(d) for d in range(10))
@@ -80,7 +82,7 @@ def test_an_unreadable_model_file_is_a_410_and_is_not_cached(tmp_path: Path):
     broken.write_bytes(b"this is not an ONNX model")
     with pytest.raises(ModelFileGone, match="cannot be loaded") as raised:
         cache.load("m", lambda: card("m", broken))
-    assert raised.value.status_code == 410
+    assert isinstance(raised.value, Gone)  # the API answers it with a 410
     assert "retrain" in raised.value.fix
     assert cache.get("m") is None
 

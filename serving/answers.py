@@ -1,0 +1,99 @@
+"""A prediction request's instances, in each form they arrive in -> the model's answers.
+
+Pixel rows and ``{"b64": ...}`` images (a JSON body), an ``.npy`` array, or image files: each
+is checked against the per-request limit and the model's ``top_k``, turned into the model's
+input batch and run. The answer is a plain structure (numpy rows included) that the API writes
+as JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from serving.errors import TooLarge
+from serving.inputs import (
+    Scale,
+    array_to_batch,
+    batch_to_pixels,
+    images_to_batch,
+    instances_to_batch,
+    read_npy,
+)
+from serving.predict import check_top_k, predict
+from serving.sessions import ServedModel
+
+
+def from_instances(
+    model: ServedModel,
+    instances: list[Any],
+    *,
+    limit: int,
+    top_k: int | None,
+    scale: Scale | None,
+    include_input: bool = False,
+) -> dict[str, Any]:
+    """Pixel rows and base64 images, as a JSON body holds them."""
+    check_count(len(instances), limit)
+    check_top_k(model.card, top_k)
+    batch = instances_to_batch(instances, model.card.input, input_scale(model, scale))
+    return answer(model, batch, top_k, include_input)
+
+
+def from_npy(
+    model: ServedModel,
+    data: bytes,
+    *,
+    limit: int,
+    top_k: int | None,
+    scale: Scale | None,
+    include_input: bool = False,
+) -> dict[str, Any]:
+    """An array of instances, as ``numpy.save`` writes it."""
+    check_top_k(model.card, top_k)
+    array = read_npy(data)
+    check_count(len(array), limit)
+    batch = array_to_batch(array, model.card.input.input_shape, input_scale(model, scale))
+    return answer(model, batch, top_k, include_input)
+
+
+def from_images(
+    model: ServedModel, files: list[bytes], *, top_k: int | None, include_input: bool = False
+) -> dict[str, Any]:
+    """Image files, one instance each (their number is capped as they are read)."""
+    check_top_k(model.card, top_k)
+    return answer(model, images_to_batch(files, model.card.input), top_k, include_input)
+
+
+def answer(
+    model: ServedModel, batch: np.ndarray, top_k: int | None, include_input: bool = False
+) -> dict[str, Any]:
+    """The model's answer to each instance of the batch; with ``include_input``, each answer
+    also holds what the model was given."""
+    predictions = predict(model, batch, top_k)
+    if include_input:
+        # What the model was given, e.g. an image file after its conversion (the web page shows
+        # it): 0-255 pixels for an image model, the features as they are otherwise.
+        seen = batch_to_pixels(batch, model.card.input)
+        for prediction, pixels in zip(predictions, seen, strict=True):
+            prediction["input"] = pixels
+    return {"model_id": model.card.id, "predictions": predictions}
+
+
+def input_scale(model: ServedModel, requested: Scale | None) -> Scale:
+    """Features of an uploaded data set go in as they are; images as the request says."""
+    return "raw" if model.card.scaling == "none" else requested or "pixels"
+
+
+def check_count(count: int, limit: int) -> None:
+    if count > limit:
+        raise too_many_instances(count, limit)
+
+
+def too_many_instances(count: int, limit: int) -> TooLarge:
+    return TooLarge(
+        f"{count:,} instances sent; at most {limit:,} are accepted per request "
+        "(DESCENT_MAX_INSTANCES_PER_REQUEST)",
+        fix=f"split the instances into requests of at most {limit:,}",
+    )
