@@ -12,8 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md alembic.ini ./
 COPY api ./api
+COPY core ./core
 COPY descent ./descent
 COPY models ./models
+COPY processes ./processes
 COPY serving ./serving
 COPY services ./services
 COPY training ./training

@@ -1,5 +1,8 @@
 """The FastAPI application factory."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -14,12 +17,16 @@ from api.routes import (
     health,
     job_checks,
     jobs,
+    layers,
+    statuses,
     trained_models,
     weights,
 )
-from core.settings import PROJECT_ROOT, Settings, get_settings
+from api.sweeper import Reconciler
+from core.settings import PROJECT_ROOT, Settings
 from models.db import session_factory
 from services.artifacts import get_store
+from services.queue import Broker
 from serving.sessions import SessionCache
 
 DESCRIPTION = """Train Keras models from declarative job specs and serve them back for
@@ -29,23 +36,46 @@ prediction. Submit a spec to `POST /v1/jobs`, follow it at `GET /v1/jobs/{id}` a
 Every error is `application/problem+json` saying what is wrong and how to fix it."""
 
 
+@asynccontextmanager
+async def sweeping(app: FastAPI) -> AsyncIterator[None]:
+    """The recovery sweep runs while the app does, under any ASGI server (api/sweeper.py)."""
+    settings: Settings = app.state.settings
+    reconciler = Reconciler(settings, app.state.broker) if settings.sweep else None
+    if reconciler:
+        reconciler.start()
+    try:
+        yield
+    finally:
+        if reconciler:
+            reconciler.stop()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    app = FastAPI(title="Descent", version=core.__version__, description=DESCRIPTION)
+    """The app, run by these settings everywhere (read from the environment if none given)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Descent", version=core.__version__, description=DESCRIPTION, lifespan=sweeping
+    )
     app.state.settings = settings
+    app.state.broker = Broker(settings)  # job messages go to this app's broker
     app.state.sessionmaker = session_factory(settings.resolved_database_url)
     app.state.artifacts = get_store(settings)
     app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
-    app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.max_body_bytes,
-        predict_max_bytes=settings.max_request_bytes,
-        upload_max_bytes=settings.max_upload_bytes,
-    )
+    app.add_middleware(BodySizeLimit, settings=settings)
     app.include_router(health.router)
     # Every /v1 route needs a key when auth is on.
-    for module in (job_checks, jobs, events, batches, trained_models, weights, datasets):
+    for module in (
+        job_checks,
+        jobs,
+        events,
+        batches,
+        trained_models,
+        weights,
+        datasets,
+        layers,
+        statuses,
+    ):
         app.include_router(module.router, dependencies=[Depends(authenticate)])
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
     return app

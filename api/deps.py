@@ -4,17 +4,18 @@ from collections.abc import Iterator
 from functools import partial
 from typing import Annotated
 
-from fastapi import Depends, Request
-from sqlalchemy.orm import Session
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import PrincipalDep, authenticate, check_owner
-from api.prediction import describe_model
 from core.settings import Settings
 from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
 from services import batches, jobs, trained_models
 from services.artifacts import ArtifactStore
+from services.queue import Broker
+from serving.cards import ModelCard
 from serving.sessions import ServedModel, SessionCache
 
 
@@ -24,8 +25,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+def request_settings(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def get_broker(request: Request) -> Broker:
+    return request.app.state.broker
 
 
 def get_store(request: Request) -> ArtifactStore:
@@ -36,12 +41,20 @@ def get_model_cache(request: Request) -> SessionCache:
     return request.app.state.model_cache
 
 
+def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessionmaker
+
+
 # scope="function": the transaction commits before the response is sent, so a client that
 # got 202 can read what it created, and a server dying mid-response loses nothing it confirmed.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(request_settings)]
+BrokerDep = Annotated[Broker, Depends(get_broker)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]
+# A page of a list: ``limit: PageLimit = 20, offset: PageOffset = 0``.
+PageLimit = Annotated[int, Query(ge=1, le=200)]
+PageOffset = Annotated[int, Query(ge=0, le=1_000_000_000)]
 
 
 def load_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job:
@@ -64,8 +77,11 @@ BatchDep = Annotated[Batch, Depends(load_batch)]
 
 
 async def load_served_model(model_id: str, request: Request) -> ServedModel:
-    """The loaded model from the cache; on a miss its row and file, or a 404/409/410."""
-    cache: SessionCache = request.app.state.model_cache
+    """The loaded model from the cache; on a miss its row and file, or a 404/409/410.
+
+    Called by the predict route itself rather than through ``Depends``: on that hot path
+    FastAPI's dependency resolution costs ~8% of a single-image request."""
+    cache = get_model_cache(request)
     principal = authenticate(request)
     model = cache.get(model_id)
     if model is not None:
@@ -74,7 +90,26 @@ async def load_served_model(model_id: str, request: Request) -> ServedModel:
         cache.evict(model_id)  # the store decides: fetched again, or 410 if it is gone there too
         model = None
     if model is None:
-        describe = partial(describe_model, request.app, model_id, principal.scope)
+        describe = partial(
+            describe_model,
+            get_sessionmaker(request),
+            get_store(request),
+            request_settings(request),
+            model_id,
+            principal.scope,
+        )
         model = await run_in_threadpool(cache.load, model_id, describe)
         check_owner(principal, model.card.owner, "model", model_id)
     return model
+
+
+def describe_model(
+    factory: sessionmaker[Session],
+    store: ArtifactStore,
+    settings: Settings,
+    model_id: str,
+    owner: str | None,
+) -> ModelCard:
+    """The model's card, read in a session of its own (a cache miss runs in a worker thread)."""
+    with factory() as session:
+        return trained_models.card(session, store, settings, model_id, owner)

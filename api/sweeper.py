@@ -1,8 +1,9 @@
-"""The sweep that recovers jobs, run by ``descent serve`` on a timer (see services/recovery.py).
+"""The sweep that recovers jobs, run on a timer in the API's lifespan (see services/recovery.py).
 
 It runs in the API process, not in a worker: the API runs in both the embedded mode and
-production (``descent serve --no-worker``), it never imports TensorFlow, and a sweep is a few
-short queries. Several API processes sweeping at once are safe (every change is conditional).
+production (``descent serve --no-worker``, or plain ``uvicorn api.app:create_app --factory``),
+it never imports TensorFlow, and a sweep is a few short queries. Several API processes sweeping
+at once are safe (every change is conditional); ``DESCENT_SWEEP=false`` turns it off.
 """
 
 from __future__ import annotations
@@ -13,25 +14,30 @@ import threading
 from core.settings import Settings
 from models.db import session_scope
 from services import recovery
+from services.queue import Broker
 
 log = logging.getLogger("api.sweeper")
 
 
 class Reconciler:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, broker: Broker) -> None:
         self._settings = settings
+        self._broker = broker
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 30) -> None:
+        """Ask the thread to stop and wait for a sweep under way to end."""
         self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
 
     def sweep_once(self) -> recovery.Swept:
         with session_scope(self._settings.resolved_database_url) as session:
-            swept = recovery.sweep(session, self._settings)
+            swept = recovery.sweep(session, self._settings, self._broker)
         for what, ids in vars(swept).items():
             if ids:
                 log.warning("reconciler: %s %s", what, ", ".join(ids))

@@ -1,6 +1,8 @@
-"""The one place configuration is read: environment variables prefixed ``DESCENT_``."""
+"""The one place configuration is read: environment variables prefixed ``DESCENT_``.
 
-from functools import lru_cache
+Each process entry point (the app factory, the worker boot, the CLI, migrations) builds
+``Settings()`` once and passes it down; nothing below reads a global."""
+
 from pathlib import Path
 from typing import Literal
 
@@ -69,8 +71,13 @@ class Settings(BaseSettings):
         gt=0,
         description="A job queued this long since its message was sent gets its message again.",
     )
+    sweep: bool = Field(
+        default=True,
+        description="Run the recovery sweep (api/sweeper.py) in the API process; several API "
+        "processes may all sweep, so turn it off only where another process does.",
+    )
     reconcile_seconds: float = Field(
-        default=10, gt=0, description="How often `descent serve` sweeps for jobs to recover."
+        default=10, gt=0, description="How often the API sweeps for jobs to recover."
     )
     max_body_bytes: int = Field(
         default=1 * 2**20,
@@ -163,9 +170,3 @@ class Settings(BaseSettings):
     @property
     def resolved_artifacts_dir(self) -> Path:
         return (self.artifacts_dir or self.resolved_home / "artifacts").expanduser().resolve()
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Settings are read once per process; tests and the CLI set the environment first."""
-    return Settings()

@@ -3,12 +3,12 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from core.settings import get_settings
+from core.settings import Settings
 from models import Base
 from models.db import get_engine
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url") or get_settings().resolved_database_url
+url = config.get_main_option("sqlalchemy.url") or Settings().resolved_database_url
 
 
 def run_migrations_offline() -> None:

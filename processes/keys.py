@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from core.settings import get_settings
+from core.settings import Settings
 
 app = typer.Typer(
     help="Manage API keys (run where the server's DESCENT_DATABASE_URL or DESCENT_HOME points).",
@@ -18,7 +18,7 @@ def _session():  # noqa: ANN202 - a context manager from models.db
     from models.db import session_scope
     from processes import migrate
 
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url  # the CLI's entry point reads the environment
     migrate.upgrade(url)
     return session_scope(url)
 
@@ -62,13 +62,13 @@ def revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id (see `descent keys list`).")],
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
+    from core.errors import NotFound
     from services import api_keys
-    from services.errors import NotFound
 
     try:
         with _session() as session:
             key = api_keys.revoke(session, key_id)
             typer.echo(f"revoked {key.id} ({key.name}, owner {key.owner})")
     except NotFound as error:
-        typer.echo(f"error: {error.detail}; {error.fix}", err=True)
+        typer.echo(f"error: {error.detail}; {error.plain_fix}", err=True)
         raise typer.Exit(1) from None

@@ -15,15 +15,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from core.errors import NotFound
+from core.settings import Settings
+from core.statuses import FINISHED
 from models import Batch, Job, JobStatus
 from models.base import utcnow
 from services import jobs
-from services.errors import NotFound
-from services.queue import enqueue_after_commit
+from services.queue import Broker
 from services.specs import InvalidSpec, refuse_batch
 from training.spec import JobSpec
-
-FINISHED = [status.value for status in JobStatus if status.finished]
 
 
 def create(
@@ -34,6 +34,8 @@ def create(
     max_parallel: int,
     details: Sequence[dict[str, Any]] | None = None,
     owner: str = "local",
+    settings: Settings,
+    broker: Broker,
 ) -> Batch:
     """All the jobs at once, queued in order; the first ``max_parallel`` are sent on commit.
 
@@ -50,7 +52,9 @@ def create(
     for index, spec in enumerate(specs):
         extra = details[index] if details is not None else {}
         try:
-            jobs.create(session, spec, batch_id=batch.id, batch_index=index, owner=owner, **extra)
+            jobs.create(
+                session, spec, settings, batch_id=batch.id, batch_index=index, owner=owner, **extra
+            )
         except InvalidSpec as error:
             gone.extend({"item": index, "name": spec.name, **e} for e in error.errors or [])
     if gone:
@@ -61,7 +65,7 @@ def create(
             "cannot train",
             fix="upload the data sets again (or name others) and submit the batch again",
         )
-    dispatch(session, batch.id)
+    dispatch(session, batch.id, broker)
     return batch
 
 
@@ -70,7 +74,7 @@ def get(session: Session, batch_id: str, owner: str | None = None) -> Batch:
     if batch is None or (owner is not None and batch.owner != owner):
         raise NotFound(
             f"no batch with id {batch_id!r}",
-            fix="use the id that POST /v1/batches returned (its Location header)",
+            fix="use the id that {submit_batch} returned",
         )
     return batch
 
@@ -82,7 +86,7 @@ def jobs_of(session: Session, batch_id: str) -> Sequence[Job]:
     ).all()
 
 
-def dispatch(session: Session, batch_id: str) -> list[str]:
+def dispatch(session: Session, batch_id: str, broker: Broker) -> list[str]:
     """Send the messages of the batch's next waiting jobs, until ``max_parallel`` are in flight.
 
     Safe to call any number of times and from many processes: it first takes the batch row's
@@ -122,16 +126,16 @@ def dispatch(session: Session, batch_id: str) -> list[str]:
             break
         batch.dispatched = index + 1
         if status == JobStatus.queued:  # one cancelled before its turn is passed over
-            enqueue_after_commit(session, job_id, queue)
+            broker.send_after_commit(session, job_id, queue)
             sent.append(job_id)
     session.flush()
     return sent
 
 
-def dispatch_after(session: Session, job_id: str) -> list[str]:
+def dispatch_after(session: Session, job_id: str, broker: Broker) -> list[str]:
     """A job has ended (or could not run): if it belongs to a batch, fill its slot."""
     batch_id = session.scalar(select(Job.batch_id).where(Job.id == job_id))
-    return dispatch(session, batch_id) if batch_id else []
+    return dispatch(session, batch_id, broker) if batch_id else []
 
 
 def cancel(session: Session, batch_id: str) -> Batch:

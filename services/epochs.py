@@ -53,6 +53,14 @@ def record(
     return row
 
 
+def forget_after(session: Session, job_id: str, epoch: int) -> None:
+    """Epochs a dead attempt recorded past its last checkpoint are trained again; drop them."""
+    session.execute(
+        delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch > epoch)
+    )
+    session.flush()
+
+
 def history(session: Session, job_id: str) -> Sequence[EpochRecord]:
     return session.scalars(
         select(EpochRecord).where(EpochRecord.job_id == job_id).order_by(EpochRecord.epoch)

@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
-from core.settings import get_settings
+from core.errors import Conflict, InvalidInput, NotFound
+from core.settings import Settings
 from models import Job, JobStatus, JobTransition
 from models.api_key import LOCAL_OWNER
 from models.base import utcnow
 from services import datasets, events, placement, specs
-from services.errors import Conflict, InvalidInput, NotFound
-from services.queue import enqueue_after_commit
+from services.queue import Broker
 from training.spec import JobSpec
 
 
@@ -24,20 +24,33 @@ def submit(
     spec: JobSpec,
     owner: str = LOCAL_OWNER,
     *,
+    settings: Settings,
+    broker: Broker,
     summary: dict[str, Any] | None = None,
     warnings: list[dict[str, str]] | None = None,
     dataset_id: str | None = None,
 ) -> Job:
     """Create a queued job; its message goes to the broker once the caller commits."""
     job = create(
-        session, spec, owner=owner, summary=summary, warnings=warnings, dataset_id=dataset_id
+        session,
+        spec,
+        settings,
+        owner=owner,
+        summary=summary,
+        warnings=warnings,
+        dataset_id=dataset_id,
     )
-    enqueue_after_commit(session, job.id, job.queue)
+    broker.send_after_commit(session, job.id, job.queue)
     return job
 
 
 def create(
-    session: Session, spec: JobSpec, *, dataset_id: str | None = None, **columns: Any
+    session: Session,
+    spec: JobSpec,
+    settings: Settings,
+    *,
+    dataset_id: str | None = None,
+    **columns: Any,
 ) -> Job:
     """A queued job row and no message yet (a batch sends its jobs' messages as slots free).
 
@@ -46,7 +59,7 @@ def create(
     exist and is held until commit, or the job is refused as specs.check refuses a missing one:
     a delete that committed since the check must not leave a queued job without its data."""
     check_name(spec.name, "name")
-    placement.check(spec, get_settings())
+    placement.check(spec, settings)
     now = utcnow()
     job = Job(
         name=spec.name,
@@ -91,7 +104,7 @@ def get(session: Session, job_id: str, owner: str | None = None) -> Job:
 
 def not_found(job_id: str) -> NotFound:
     return NotFound(
-        f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
+        f"no job with id {job_id!r}", fix="list jobs with {list_jobs} to find the right id"
     )
 
 
@@ -141,7 +154,7 @@ def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
         raise Conflict(
             f"job {job_id!r} already finished with status {found!r}; only a queued or "
             "running job can be cancelled",
-            fix="nothing to cancel; to train again, submit the spec with POST /v1/jobs",
+            fix="nothing to cancel; to train again, submit the spec with {submit_job}",
         )
     return session.get(  # type: ignore[return-value]
         Job, job_id, options=[_WITH_TRANSITIONS], populate_existing=True

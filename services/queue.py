@@ -1,4 +1,5 @@
-"""The Celery app both sides share: the API sends "job X is ready", workers consume it.
+"""The Celery app both sides build from their settings: the API sends "job X is ready"
+through a ``Broker``, workers consume it (workers/celery_app.py).
 
 The broker only carries job ids; the database decides what a job is. Celery settings suit
 long training jobs: a message is acknowledged after the task ends, and each worker child
@@ -15,7 +16,7 @@ from celery import Celery
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 TRAIN_TASK = "descent.train"
 TRAIN_QUEUE = "any"  # see services/placement.py: gpu, cpu and any
@@ -54,40 +55,47 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-_app: Celery | None = None
+class Broker:
+    """Sends job messages through the Celery app made from one process's settings: the API's
+    (kept on ``app.state``), the sweep's or a worker's. The app is made on first use."""
 
+    def __init__(self, settings: Settings, celery: Celery | None = None) -> None:
+        self._settings = settings
+        self._celery = celery
 
-def celery_app() -> Celery:
-    global _app
-    if _app is None:
-        _app = make_celery(get_settings())
-    return _app
+    @property
+    def celery(self) -> Celery:
+        if self._celery is None:
+            self._celery = make_celery(self._settings)
+        return self._celery
 
+    def send(self, job_id: str, queue: str = TRAIN_QUEUE) -> bool:
+        """Send the message for a committed job. False if the broker refused: the row stays
+        queued."""
+        try:
+            self.celery.send_task(TRAIN_TASK, args=[job_id], queue=queue)
+        except Exception:  # the row is the truth; a lost message is recoverable from it
+            log.exception("could not enqueue job %s; it stays queued", job_id)
+            return False
+        return True
 
-def enqueue_training(job_id: str, queue: str = TRAIN_QUEUE) -> bool:
-    """Send the message for a committed job. False if the broker refused: the row stays queued."""
-    try:
-        celery_app().send_task(TRAIN_TASK, args=[job_id], queue=queue)
-    except Exception:  # the row is the truth; a lost message is recoverable from it
-        log.exception("could not enqueue job %s; it stays queued", job_id)
-        return False
-    return True
+    def send_after_commit(
+        self,
+        session: Session,
+        job_id: str,
+        queue: str = TRAIN_QUEUE,
+        sent_at: datetime | None = None,
+    ) -> None:
+        """Send the job's message once the session commits: a worker never sees an uncommitted
+        id.
 
+        The job's ``enqueued_at`` records the send, so a message lost on the way is sent again
+        (services/recovery.py).
+        """
+        from sqlalchemy import update
 
-def enqueue_after_commit(
-    session: Session, job_id: str, queue: str = TRAIN_QUEUE, sent_at: datetime | None = None
-) -> None:
-    """Send the job's message once the session commits: a worker never sees an uncommitted id.
+        from models import Job
+        from models.base import utcnow
 
-    The job's ``enqueued_at`` records the send, so a message lost on the way is sent again
-    (services/recovery.py).
-    """
-    from sqlalchemy import update
-
-    from models import Job
-    from models.base import utcnow
-
-    session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=sent_at or utcnow()))
-    event.listen(
-        session, "after_commit", lambda _session: enqueue_training(job_id, queue), once=True
-    )
+        session.execute(update(Job).where(Job.id == job_id).values(enqueued_at=sent_at or utcnow()))
+        event.listen(session, "after_commit", lambda _session: self.send(job_id, queue), once=True)

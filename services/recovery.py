@@ -1,7 +1,7 @@
 """Crash recovery: the database, not the broker, decides which jobs must run again.
 
 A worker training a job writes ``heartbeat_at`` every few seconds. ``sweep`` (run every
-``reconcile_seconds`` by ``descent serve``) then finds:
+``reconcile_seconds`` in the API's lifespan, api/sweeper.py) then finds:
 
 - running jobs whose worker went silent (SIGKILL, out of memory, host lost): back to queued
   with their message sent again, so the next worker resumes them from their last checkpoint;
@@ -30,10 +30,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core.settings import Settings
-from models import Job, JobStatus
+from models import Job, JobStatus, TrainedModel
 from models.base import utcnow
 from services import events, jobs
-from services.queue import enqueue_after_commit
+from services.queue import Broker
 
 
 @dataclass
@@ -73,12 +73,27 @@ def holds(session: Session, job_id: str, attempt: int) -> bool:
     return session.scalar(held) is not None
 
 
+def forget_checkpoint(session: Session, job_id: str) -> None:
+    """The job's checkpoints were deleted (it ended with its model stored): point at none."""
+    session.execute(update(Job).where(Job.id == job_id).values(checkpoint_key=None))
+    session.flush()
+
+
+def registers_files_in(session: Session, job_id: str, folder: str) -> bool:
+    """Whether the job's registered model (if any) points into ``folder``: a superseded
+    attempt deletes the model files in its own folder only if it does not."""
+    registered = session.scalar(select(TrainedModel.keras_key).where(TrainedModel.id == job_id))
+    return registered is not None and registered.startswith(f"{folder}/")
+
+
 def silent_since(cutoff: datetime):  # type: ignore[no-untyped-def]
     """Jobs whose worker has said nothing since ``cutoff``."""
     return or_(Job.heartbeat_at < cutoff, (Job.heartbeat_at.is_(None)) & (Job.updated_at < cutoff))
 
 
-def sweep(session: Session, settings: Settings, now: datetime | None = None) -> Swept:
+def sweep(
+    session: Session, settings: Settings, broker: Broker, now: datetime | None = None
+) -> Swept:
     now = now or utcnow()
     swept = Swept()
     silent = silent_since(now - timedelta(seconds=settings.heartbeat_timeout_seconds))
@@ -93,7 +108,7 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
         elif jobs.move(
             session, job.id, JobStatus.running, JobStatus.queued, now, silent, enqueued_at=now
         ):
-            enqueue_after_commit(session, job.id, job.queue, now)
+            broker.send_after_commit(session, job.id, job.queue, now)
             swept.resumed.append(job.id)
     for job_id in session.scalars(
         select(Job.id).where(Job.status == JobStatus.cancelling, silent)
@@ -118,7 +133,7 @@ def sweep(session: Session, settings: Settings, now: datetime | None = None) -> 
             .values(enqueued_at=now)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
-            enqueue_after_commit(session, job_id, queue, now)  # to the queue it asked for
+            broker.send_after_commit(session, job_id, queue, now)  # to the queue it asked for
             swept.resent.append(job_id)
     return swept
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import get_settings
+from core.settings import Settings
 from tests.harness import Service, free_port, start_service, stop_service
 
 __all__ = ["Service", "free_port", "start_service", "stop_service"]
@@ -31,13 +31,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtur
     monkeypatch.setenv("DESCENT_HOME", str(tmp_path))
     if ON_POSTGRES:
         monkeypatch.setenv("DESCENT_DATABASE_URL", request.getfixturevalue("home_database_url"))
-    get_settings.cache_clear()
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
     migrate.upgrade(url)
     if ON_POSTGRES:
         _empty(url)
     yield tmp_path
-    get_settings.cache_clear()
 
 
 def _empty(url: str) -> None:

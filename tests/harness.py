@@ -18,10 +18,18 @@ from typing import Any
 import httpx
 
 from core.settings import PROJECT_ROOT, Settings
+from core.statuses import FINISHED
+from services.queue import Broker
 
 START_SECONDS = 120
 WARM_WORKER_LINE = "ready with Keras loaded"
-FINISHED = ("succeeded", "failed", "cancelled")
+
+
+def wiring(settings: Settings | None = None) -> dict[str, Any]:
+    """The ``settings=`` and ``broker=`` a test passes to a service that places or sends jobs,
+    as the app or a worker would: built from the environment the test has set up."""
+    settings = settings or Settings()
+    return {"settings": settings, "broker": Broker(settings)}
 
 
 def free_port() -> int:

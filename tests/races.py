@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import get_engine, session_scope
 
 
@@ -41,7 +41,7 @@ def committed(
     Fails the test if that statement never ran."""
     picks = before or after
     assert picks is not None and (before is None or after is None)
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
     engine = get_engine(url)
     done: list[bool] = []
 

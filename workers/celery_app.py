@@ -10,11 +10,20 @@ import os
 
 from celery.signals import worker_process_init
 
-from services.queue import celery_app
-from workers import devices
+from core.settings import Settings
+from services.queue import TRAIN_TASK, Broker, make_celery
+from workers import devices, tasks
 
-app = celery_app()
-app.autodiscover_tasks(["workers"], related_name="tasks", force=True)
+settings = Settings()  # the worker's, read once at its boot and passed down
+app = make_celery(settings)
+broker = Broker(settings, app)  # a batch's next job is sent from here
+
+
+@app.task(name=TRAIN_TASK)
+def train(job_id: str) -> None:
+    """The message carries the job's id only; the database says what the job is."""
+    tasks.train(job_id, settings, broker)
+
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, select, update
-
-from models import EpochRecord, Job, TrainedModel
+from models import Job
 from models.base import utcnow
 from models.db import session_scope
 from services import recovery, trained_models
@@ -124,9 +122,7 @@ class CheckpointWriter:
         try:
             removed = self._store.delete(f"{self._job_id}/checkpoint")
             with session_scope(self._url) as session:
-                session.execute(
-                    update(Job).where(Job.id == self._job_id).values(checkpoint_key=None)
-                )
+                recovery.forget_checkpoint(session, self._job_id)
         except Exception:
             log.warning("could not delete job %s's checkpoints", self._job_id, exc_info=True)
             return
@@ -151,11 +147,8 @@ def discard_unregistered_model(
     folder = trained_models.files_folder(job_id, attempt)
     try:
         with session_scope(database_url) as session:
-            registered = session.scalar(
-                select(TrainedModel.keras_key).where(TrainedModel.id == job_id)
-            )
-        if registered is not None and registered.startswith(f"{folder}/"):
-            return
+            if recovery.registers_files_in(session, job_id, folder):
+                return
         removed = store.delete(folder)
     except Exception:
         log.warning("could not delete %s's unregistered model files", folder, exc_info=True)
@@ -190,13 +183,6 @@ def check_held(database_url: str, job_id: str, attempt: int) -> None:
     with session_scope(database_url) as session:
         if not recovery.holds(session, job_id, attempt):
             raise Superseded(job_id, attempt)
-
-
-def forget_epochs_after(session, job_id: str, epoch: int) -> None:  # type: ignore[no-untyped-def]
-    """Epochs a dead attempt recorded past its last checkpoint are trained again; drop them."""
-    session.execute(
-        delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch > epoch)
-    )
 
 
 class Deadline:

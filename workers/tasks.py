@@ -7,12 +7,12 @@ import logging
 import tempfile
 from pathlib import Path
 
-from core.settings import get_settings
+from core.settings import Settings
 from models import JobStatus
 from models.db import session_scope
 from services import batches, datasets, epochs, jobs, recovery, trained_models, weights
 from services.artifacts import ArtifactStore, get_store
-from services.queue import TRAIN_TASK, celery_app
+from services.queue import Broker
 from training.spec import JobSpec
 from workers import devices
 from workers.progress import CancelCheck, ProgressRecorder
@@ -23,7 +23,6 @@ from workers.recovery import (
     Superseded,
     check_held,
     discard_unregistered_model,
-    forget_epochs_after,
     out_of_memory,
     resume_point,
 )
@@ -33,22 +32,21 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 2_000
 
 
-@celery_app().task(name=TRAIN_TASK)
-def train(job_id: str) -> None:
+def train(job_id: str, settings: Settings, broker: Broker) -> None:
+    """The job's message arrived (workers/celery_app.py registers this as the task)."""
     try:
-        run_job(job_id)
+        run_job(job_id, settings)
     finally:
-        start_next_of_batch(job_id)
+        start_next_of_batch(job_id, settings, broker)
 
 
-def start_next_of_batch(job_id: str) -> None:
+def start_next_of_batch(job_id: str, settings: Settings, broker: Broker) -> None:
     """If the job belongs to a batch, its slot is free now: send the batch's next job."""
-    with session_scope(get_settings().resolved_database_url) as session:
-        batches.dispatch_after(session, job_id)
+    with session_scope(settings.resolved_database_url) as session:
+        batches.dispatch_after(session, job_id, broker)
 
 
-def run_job(job_id: str) -> None:
-    settings = get_settings()
+def run_job(job_id: str, settings: Settings) -> None:
     url = settings.resolved_database_url
     with session_scope(url) as session:
         if not jobs.claim(session, job_id, **devices.where()):
@@ -60,17 +58,18 @@ def run_job(job_id: str) -> None:
         attempt = job.attempts
     devices.set_precision(spec.precision)
     with Heartbeat(url, job_id, attempt, settings.heartbeat_seconds):
-        train_claimed(job_id, spec, deadline, attempt)
+        train_claimed(job_id, spec, deadline, attempt, settings)
 
 
-def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) -> None:
+def train_claimed(
+    job_id: str, spec: JobSpec, deadline: Deadline, attempt: int, settings: Settings
+) -> None:
     """Train a job this worker has claimed: from scratch, or from its last checkpoint.
 
     Everything it writes for the job is conditional on ``attempt`` still holding it: once the
     sweep has taken the job over (this worker's heartbeat was late), the attempt stops at the
     next batch or epoch end and leaves the job, its epochs, checkpoints and model alone; model
     files it stored in its own folder but could not register, it deletes."""
-    settings = get_settings()
     url = settings.resolved_database_url
     store = get_store(settings)
 
@@ -94,7 +93,7 @@ def train_claimed(job_id: str, spec: JobSpec, deadline: Deadline, attempt: int) 
             # The job's owner's data set: another owner may have one of the same name.
             source = datasets.source(session, store, spec.dataset.name, job.owner)
             resume = resume_point(store, job)
-            forget_epochs_after(session, job_id, job.checkpoint_epoch or -1)
+            epochs.forget_after(session, job_id, job.checkpoint_epoch or -1)
             checkpoint, checkpoint_key = job.checkpoint_epoch, job.checkpoint_key
         if resume is not None:
             log.info("job %s resumes after epoch %s (attempt %s)", job_id, checkpoint, attempt)

@@ -1,4 +1,3 @@
-from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -6,20 +5,13 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.auth import PrincipalDep
-from api.deps import BatchDep, SessionDep, SettingsDep
+from api.deps import BatchDep, BrokerDep, SessionDep, SettingsDep
 from api.errors import describe_error
 from api.idempotency import IdempotencyKeyHeader, Idempotent
-from api.schemas.batches import (
-    BatchCreate,
-    BatchJob,
-    BatchPublic,
-    Curve,
-    Curves,
-    Standing,
-)
-from models import Batch, JobStatus
-from services import batches, leaderboards, specs, sweeps
-from services.errors import InvalidInput
+from api.schemas.batches import BatchCreate, BatchPublic
+from core.errors import InvalidInput
+from models import Batch
+from services import batch_views, batches, specs, sweeps
 from training.spec import JobSpec
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -61,56 +53,7 @@ def parse_items(body: BatchCreate) -> list[JobSpec]:
 
 
 def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:
-    jobs = batches.jobs_of(session, batch.id)
-    comparison = leaderboards.compare(session, jobs, metric)
-    varied = dict(zip([j.id for j in jobs], sweeps.varied([j.spec for j in jobs]), strict=True))
-    counts = {s.value: 0 for s in JobStatus} | dict(Counter(job.status for job in jobs))
-    return BatchPublic(
-        id=batch.id,
-        name=batch.name,
-        status=batches.status_of(counts),
-        size=batch.size,
-        max_parallel=batch.max_parallel,
-        created_at=batch.created_at,
-        cancelled_at=batch.cancelled_at,
-        counts=counts,
-        metric=comparison.metric,
-        goal=comparison.goal,
-        leaderboard=[
-            Standing(
-                rank=s.rank,
-                job_id=s.job.id,
-                name=s.job.name,
-                status=s.job.status,
-                varied=varied[s.job.id],
-                value=s.value,
-                epoch=s.epoch,
-            )
-            for s in comparison.leaderboard
-        ],
-        jobs=[
-            BatchJob(
-                id=job.id,
-                name=job.name,
-                index=job.batch_index or 0,
-                status=job.status,
-                varied=varied[job.id],
-                epochs=job.spec.get("epochs", 0),
-                epochs_done=comparison.epochs_done[job.id],
-                final_metrics=job.final_metrics,
-                error=job.error,
-            )
-            for job in jobs
-        ],
-        curves=Curves(
-            metric=comparison.metric,
-            epochs=comparison.epochs,
-            series=[
-                Curve(job_id=job.id, name=job.name, values=comparison.curves[job.id])
-                for job in jobs
-            ],
-        ),
-    )
+    return BatchPublic.model_validate(batch_views.view(session, batch, metric))
 
 
 @router.post(
@@ -123,6 +66,7 @@ def submit_batch(
     body: BatchCreate,
     session: SessionDep,
     settings: SettingsDep,
+    broker: BrokerDep,
     response: Response,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -139,6 +83,8 @@ def submit_batch(
         max_parallel=body.max_parallel,
         details=[specs.job_details(item) for item in checked],
         owner=principal.owner,
+        settings=settings,
+        broker=broker,
     )
     answer = to_public(session, batch, DEFAULT_METRIC)
     return once.accepted(response, f"/v1/batches/{batch.id}", answer)

@@ -1,11 +1,11 @@
 from typing import Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 
 from api.auth import PrincipalDep
-from api.deps import JobDep, SessionDep, SettingsDep
+from api.deps import BrokerDep, JobDep, PageLimit, PageOffset, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKeyHeader, Idempotent
-from api.schemas.jobs import History, JobList, JobPublic, TransitionPublic
+from api.schemas.jobs import History, JobList, JobPublic
 from models import Job, JobStatus
 from services import epochs, jobs, placement, specs
 from training.spec import JobSpec
@@ -14,39 +14,7 @@ router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 
 def to_public(job: Job, queue_position: int | None = None) -> JobPublic:
-    return JobPublic(
-        id=job.id,
-        name=job.name,
-        status=job.status,
-        spec=JobSpec.model_validate(job.spec),
-        summary=job.summary,
-        warnings=job.warnings or [],
-        error=job.error,
-        final_metrics=job.final_metrics,
-        model_id=job.id if _has_model(job) else None,
-        best_epoch=job.best_epoch,
-        attempts=job.attempts or 0,
-        checkpoint_epoch=job.checkpoint_epoch,
-        overfitting_since=job.overfitting_since,
-        batch_id=job.batch_id,
-        queue=job.queue,
-        queue_position=queue_position,
-        worker=job.worker,
-        host=job.host,
-        device=job.device,
-        created_at=job.created_at,
-        updated_at=job.updated_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        transitions=[TransitionPublic.model_validate(t) for t in job.transitions],
-    )
-
-
-def _has_model(job: Job) -> bool:
-    # A job cancelled while running keeps its last weights as a model; its final metrics are
-    # set in the same transaction that registers that model.
-    cancelled_with_model = job.status == JobStatus.cancelled and job.final_metrics is not None
-    return job.status == JobStatus.succeeded or cancelled_with_model
+    return JobPublic.model_validate(job).model_copy(update={"queue_position": queue_position})
 
 
 @router.post(
@@ -59,6 +27,7 @@ def submit_job(
     spec: JobSpec,
     session: SessionDep,
     settings: SettingsDep,
+    broker: BrokerDep,
     response: Response,
     principal: PrincipalDep,
     idempotency_key: IdempotencyKeyHeader = None,
@@ -68,7 +37,14 @@ def submit_job(
     if (replayed := once.replayed()) is not None:
         return replayed
     checked = specs.check(session, spec, settings, principal.owner)
-    job = jobs.submit(session, checked.spec, owner=principal.owner, **specs.job_details(checked))
+    job = jobs.submit(
+        session,
+        checked.spec,
+        owner=principal.owner,
+        settings=settings,
+        broker=broker,
+        **specs.job_details(checked),
+    )
     return once.accepted(response, f"/v1/jobs/{job.id}", to_public(job))
 
 
@@ -76,8 +52,8 @@ def submit_job(
 def list_jobs(
     session: SessionDep,
     principal: PrincipalDep,
-    limit: int = Query(default=20, ge=1, le=200),
-    offset: int = Query(default=0, ge=0, le=1_000_000_000),
+    limit: PageLimit = 20,
+    offset: PageOffset = 0,
 ) -> JobList:
     """Jobs, newest first, a page at a time."""
     items, total = jobs.page(session, limit=limit, offset=offset, owner=principal.scope)

@@ -5,10 +5,18 @@ from fastapi.responses import FileResponse
 
 from api import prediction
 from api.auth import PrincipalDep
-from api.deps import ModelDep, SessionDep, StoreDep, load_served_model
+from api.deps import (
+    ModelDep,
+    PageLimit,
+    PageOffset,
+    SessionDep,
+    StoreDep,
+    load_served_model,
+    request_settings,
+)
 from api.schemas.trained_models import ModelList, ModelPublic, PredictRequest, PredictResponse
+from core.errors import NotFound
 from services import trained_models
-from services.errors import NotFound
 from serving.inputs import Scale
 from serving.sessions import gone
 
@@ -58,8 +66,8 @@ PREDICT_ERRORS = {
 def list_models(
     session: SessionDep,
     principal: PrincipalDep,
-    limit: int = Query(default=20, ge=1, le=200),
-    offset: int = Query(default=0, ge=0, le=1_000_000_000),
+    limit: PageLimit = 20,
+    offset: PageOffset = 0,
 ) -> ModelList:
     """Trained models, newest first, with their job, data set, task and final metrics."""
     items = trained_models.page(session, limit=limit, offset=offset, owner=principal.scope)
@@ -122,9 +130,9 @@ async def predict(
     ] = False,
 ) -> Response:
     """Answer for images sent as pixel arrays, base64 images, image files or an .npy array."""
-    # The model is looked up here rather than through a dependency: on this hot path FastAPI's
-    # dependency resolution costs ~8% of a single-image request.
+    # The model and settings are looked up here rather than through dependencies: on this hot
+    # path FastAPI's dependency resolution costs ~8% of a single-image request.
     model = await load_served_model(model_id, request)
-    settings = request.app.state.settings
+    settings = request_settings(request)
     content = await prediction.answer(request, model, settings, top_k, scale, include_input)
     return Response(content, media_type="application/json")
