@@ -18,9 +18,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from core.errors import NotFound, Unauthorized
 from services import api_keys
 from services.api_keys import LOCAL, Principal
-from services.errors import NotFound, Unauthorized
 
 CREATE_FIX = "create a key with `descent keys create --name NAME` on the server and send it as "
 CREATE_FIX += "`Authorization: Bearer <key>` (the descent CLI sends DESCENT_API_KEY)"

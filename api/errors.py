@@ -11,7 +11,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from services.errors import DescentError
+from core.errors import (
+    Conflict,
+    DescentError,
+    Gone,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+    UnsupportedMediaType,
+    name_operations,
+)
 from training.spec import UNION_TAGS
 
 log = logging.getLogger(__name__)
@@ -26,11 +38,59 @@ BOUNDS = {
 }
 
 
+# Each domain kind as HTTP: its status and problem type; the first kind in an error's class
+# order that is listed here answers for it. Headers that follow from a kind are in _headers.
+STATUSES: dict[type[DescentError], int] = {
+    NotFound: 404,
+    Gone: 410,
+    Conflict: 409,
+    NotAllowed: 405,
+    InvalidInput: 422,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
+    Unauthorized: 401,
+    Unavailable: 503,
+    DescentError: 500,
+}
+PROBLEM_TYPE = "about:blank"  # the status and title say it all (RFC 9457, section 4.2.1)
+# The operations a domain fix names (``{submit_job}``) as their routes; a test checks each
+# against the app's routes and every name the services use.
+ROUTES = {
+    "list_jobs": "GET /v1/jobs",
+    "get_job": "GET /v1/jobs/{job_id}",
+    "submit_job": "POST /v1/jobs",
+    "cancel_job": "POST /v1/jobs/{job_id}/cancel",
+    "submit_batch": "POST /v1/batches",
+    "list_datasets": "GET /v1/datasets",
+    "upload_dataset": "POST /v1/datasets",
+}
+# A domain action (NotAllowed.allowed) as the HTTP method that does it.
+METHODS = {"read": "GET", "create": "POST", "replace": "PUT", "delete": "DELETE"}
+
+
+def status_of(error: DescentError) -> int:
+    return next(STATUSES[kind] for kind in type(error).__mro__ if kind in STATUSES)
+
+
+def _headers(error: DescentError) -> dict[str, str]:
+    if isinstance(error, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, NotAllowed):
+        return {"Allow": ", ".join(METHODS.get(action, action) for action in error.allowed)}
+    return {}
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` as JSON can carry it: what JSON cannot hold (a path, a NumPy number, a set)
+    is written as its text, so a problem body never fails to render."""
+    return json.loads(json.dumps(value, default=str))
+
+
 def problem(
     status: int, title: str, detail: str, *, fix: str | None = None, **extra: Any
 ) -> JSONResponse:
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": PROBLEM_TYPE,
         "title": title,
         "status": status,
         "detail": detail,
@@ -38,7 +98,12 @@ def problem(
     if fix:
         body["fix"] = fix
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(json_safe(body), status_code=status, media_type=PROBLEM_JSON)
+
+
+def with_routes(text: str | None) -> str | None:
+    """A domain fix with each operation it names (``{list_jobs}``) written as its route."""
+    return None if text is None else name_operations(text, ROUTES.get)
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -147,12 +212,21 @@ def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _descent_problem(_: Request, exc: Exception) -> JSONResponse:
+def _descent_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DescentError)
-    extra = {"errors": exc.errors} if exc.errors is not None else {}
-    response = problem(exc.status_code, exc.title, exc.detail, fix=exc.fix, **extra)
-    response.headers.update(getattr(exc, "headers", {}))
-    return response
+    try:
+        extra: dict[str, Any] = {}
+        if exc.errors is not None:
+            extra["errors"] = [
+                {**e, "fix": with_routes(e["fix"])} if isinstance(e.get("fix"), str) else e
+                for e in exc.errors
+            ]
+        fix = with_routes(exc.fix)
+        response = problem(status_of(exc), exc.title, exc.detail, fix=fix, **extra)
+        response.headers.update(_headers(exc))
+        return response
+    except Exception:  # an error handler must answer; the original error is what matters
+        return _unexpected_problem(request, exc)
 
 
 def _http_problem(_: Request, exc: Exception) -> JSONResponse:

@@ -21,28 +21,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from core.settings import PROJECT_ROOT, get_settings  # noqa: E402
+from core.settings import PROJECT_ROOT, Settings  # noqa: E402
 from models.db import session_scope  # noqa: E402
 from processes import migrate  # noqa: E402
 from services import jobs  # noqa: E402
+from services.queue import Broker  # noqa: E402
+from tests.factories import job_spec_model  # noqa: E402
 from training.keras.fit import train  # noqa: E402
-from training.spec import JobSpec  # noqa: E402
 from workers.progress import CancelCheck, ProgressRecorder  # noqa: E402
 
-SPEC = JobSpec.model_validate(
-    {
-        "dataset": {"name": "mnist", "limit": 6000, "validation": {"fraction": 0.1}},
-        "model": {
-            "layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": 128, "activation": "relu"},
-                {"type": "dense", "units": 10, "activation": "softmax"},
-            ]
-        },
-        "epochs": 3,
-        "batch_size": 32,
-    }
-)
+SPEC = job_spec_model(limit=6000, units=128, epochs=3, batch_size=32)
 
 
 def timed(**callbacks) -> tuple[float, float]:
@@ -57,10 +45,11 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         os.environ["DESCENT_HOME"] = home  # the job's message goes to a broker in here
-        url = get_settings().resolved_database_url
+        settings = Settings()
+        url = settings.resolved_database_url
         migrate.upgrade(url)
         with session_scope(url) as session:
-            job_id = jobs.submit(session, SPEC).id
+            job_id = jobs.submit(session, SPEC, settings=settings, broker=Broker(settings)).id
         with session_scope(url) as session:
             jobs.claim(session, job_id)
         timed()  # warm up: the first fit pays for tracing and data loading

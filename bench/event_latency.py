@@ -25,24 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.settings import Settings  # noqa: E402
 from tests.conftest import start_service, stop_service  # noqa: E402
+from tests.factories import job_spec  # noqa: E402
 from tests.sse import parse  # noqa: E402
 
 ALLOWED_SECONDS = 1.0
 
 
 def spec(epochs: int) -> dict:
-    return {
-        "name": "latency",
-        "dataset": {"name": "mnist", "limit": 3000, "validation": {"fraction": 0.1}},
-        "model": {
-            "layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": 64, "activation": "relu"},
-                {"type": "dense", "units": 10, "activation": "softmax"},
-            ]
-        },
-        "epochs": epochs,
-    }
+    return job_spec(name="latency", limit=3000, epochs=epochs)
 
 
 def written_at(database: Path, job_id: str) -> dict[int, datetime]:

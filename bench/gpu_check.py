@@ -33,20 +33,17 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.factories import job_spec  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 from workers.devices import count_gpus  # noqa: E402
 
 
 def spec(args: argparse.Namespace, accelerator: str, precision: str) -> dict:
-    return {
-        "name": f"{accelerator}-{precision}",
-        "dataset": {"name": "mnist", "limit": args.limit},
-        "model": {"preset": "cnn"},
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "resources": {"accelerator": accelerator},
-        "precision": precision,
-    }
+    return job_spec(
+        name=f"{accelerator}-{precision}", limit=args.limit, validation=None, preset="cnn",
+        epochs=args.epochs, batch_size=args.batch_size, resources={"accelerator": accelerator},
+        precision=precision,
+    )  # fmt: skip
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -41,27 +41,17 @@ sys.path.insert(0, str(ROOT))
 
 from bench.loadgen import load, raw_post  # noqa: E402
 from serving.sessions import OnnxModel  # noqa: E402
+from tests.factories import job_spec  # noqa: E402
 from tests.harness import Service, free_port, start_service, stop_service  # noqa: E402
 from training.preprocessing import scale_pixels  # noqa: E402
 
 BATCH = 1_000
 ROUNDS = 3
-SPEC = {
-    "name": "bench-mnist-dense",
-    "dataset": {"name": "mnist", "validation": "test"},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 512, "activation": "relu"},
-            {"type": "dense", "units": 512, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]
-    },
-    "loss": "categorical_crossentropy",
-    "optimizer": {"name": "adam", "learning_rate": 0.001},
-    "batch_size": 32,
-    "seed": 0,
-}
+SPEC = job_spec(
+    name="bench-mnist-dense", limit=None, validation="test", units=(512, 512),
+    loss="categorical_crossentropy", optimizer={"name": "adam", "learning_rate": 0.001},
+    epochs=None, batch_size=32, seed=0,
+)  # fmt: skip
 
 
 # --- processes ------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from core.settings import PROJECT_ROOT as ROOT
+from tests import factories
 from tests.harness import Service, start_service, stop_service
 
 DATA_FILES = {"mnist": "mnist.npz", "asl": "sign_mnist.npz"}
@@ -111,18 +112,11 @@ class Run:
 
 
 def job_spec(dataset: str, preset: str, epochs: int, limit: int | None) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": dataset, "validation": "test"}
-    if limit is not None:
-        data["limit"] = limit
-    return {
-        "name": f"bench-{dataset}-{preset}",
-        "dataset": data,
-        "model": {"preset": preset, "activation": "relu"},
-        "loss": "categorical_crossentropy",
-        "optimizer": {"name": "adam", "learning_rate": 0.001},
-        "epochs": epochs,
-        "batch_size": 32,
-    }
+    return factories.job_spec(
+        name=f"bench-{dataset}-{preset}", dataset=dataset, limit=limit, validation="test",
+        model={"preset": preset, "activation": "relu"}, loss="categorical_crossentropy",
+        optimizer={"name": "adam", "learning_rate": 0.001}, epochs=epochs, batch_size=32,
+    )  # fmt: skip
 
 
 def run_plain(spec: dict[str, Any]) -> Run:

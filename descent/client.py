@@ -26,10 +26,10 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.statuses import FINISHED
 from descent import sse
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 # Image files go in requests of at most this many files and bytes, well inside the server's
 # default limits (DESCENT_MAX_INSTANCES_PER_REQUEST, DESCENT_MAX_REQUEST_BYTES).
 FILES_PER_REQUEST = 100

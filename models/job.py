@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -10,23 +9,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.statuses import JobStatus
 from models.base import Base, TimestampMixin, UTCDateTime, utcnow
 
 if TYPE_CHECKING:
     from models.trained_model import TrainedModel
-
-
-class JobStatus(enum.StrEnum):
-    queued = "queued"
-    running = "running"
-    cancelling = "cancelling"  # a cancel was asked for; the worker stops within one batch
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-
-    @property
-    def finished(self) -> bool:
-        return self in {JobStatus.succeeded, JobStatus.failed, JobStatus.cancelled}
 
 
 def new_id() -> str:
@@ -76,6 +63,14 @@ class Job(TimestampMixin, Base):
         back_populates="job", lazy="raise", order_by="JobTransition.id"
     )
     model: Mapped[TrainedModel | None] = relationship(back_populates="job", lazy="raise")
+
+    @property
+    def model_id(self) -> str | None:
+        """The trained model's id (the job's own), once there is one: a job cancelled while
+        running keeps its last weights as a model, and its final metrics are set in the same
+        transaction that registers that model."""
+        cancelled_with_model = self.status == JobStatus.cancelled and self.final_metrics is not None
+        return self.id if self.status == JobStatus.succeeded or cancelled_with_model else None
 
 
 class JobTransition(Base):

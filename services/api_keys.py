@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput, NotFound
 from models import ApiKey
 from models.api_key import LOCAL_OWNER
 from models.base import utcnow
-from services.errors import InvalidInput, NotFound
 
 PREFIX = "dsk_"  # makes a leaked key easy to recognise (and to grep for)
 

@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from core.errors import NotFound
 from core.settings import Settings
-from services.errors import NotFound
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -40,7 +40,7 @@ class ArtifactStore(Protocol):
 def missing(key: str) -> NotFound:
     return NotFound(
         f"the model file {key!r} is missing from the artifact store",
-        fix="retrain the model: submit its job's spec again with POST /v1/jobs",
+        fix="retrain the model: submit its job's spec again with {submit_job}",
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from services.errors import InvalidInput
+from core.errors import InvalidInput
 from training.builtin_datasets import DATASETS
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

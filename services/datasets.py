@@ -12,11 +12,11 @@ from sqlalchemy import delete as delete_rows
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, NotAllowed, NotFound
 from models import Job, JobStatus, UserDataset
 from models.api_key import LOCAL_OWNER
 from services.artifacts import ArtifactStore
 from services.dataset_uploads import Upload
-from services.errors import Conflict, MethodNotAllowed, NotFound
 from training import user_data
 from training.builtin_datasets import DATASETS, DatasetInfo
 from training.data_info import DataInfo, builtin_info
@@ -76,7 +76,7 @@ def get_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserDa
 def _missing(name_or_id: str) -> NotFound:
     return NotFound(
         f"no uploaded data set named {name_or_id!r}",
-        fix="list data sets with GET /v1/datasets, or upload one with POST /v1/datasets",
+        fix="list data sets with {list_datasets}, or upload one with {upload_dataset}",
     )
 
 
@@ -205,10 +205,10 @@ def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str |
     after a crash would train on whatever holds that name then. The refusal below is what keeps
     a re-upload under a deleted name from ever reaching an old job."""
     if name_or_id in DATASETS:
-        raise MethodNotAllowed(
+        raise NotAllowed(
             f"{name_or_id!r} is a built-in data set: it ships with Descent and cannot be deleted",
-            allow="GET",
-            fix="delete only data sets you uploaded (GET /v1/datasets lists them, builtin false)",
+            allowed=("read",),
+            fix="delete only data sets you uploaded ({list_datasets} lists them, builtin false)",
         )
     found = get_uploaded(session, name_or_id, owner)
     row = _locked(session, found, share=False)
@@ -232,7 +232,7 @@ def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str |
         more = f" and {len(users) - MAX_NAMED_JOBS} more" if len(users) > MAX_NAMED_JOBS else ""
         raise Conflict(
             f"data set {row.name!r} is used by {len(users)} unfinished job(s): {named}{more}",
-            fix="wait for the jobs to finish, or cancel them with POST /v1/jobs/{id}/cancel, "
+            fix="wait for the jobs to finish, or cancel them with {cancel_job}, "
             "then delete the data set again",
             errors=[
                 {"field": "dataset.name", "job_id": job_id, "status": status}

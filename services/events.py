@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core.errors import NotFound
 from models import Job, JobEvent, JobStatus
-from services.errors import NotFound
 
 STATUS = "status"
 EPOCH = "epoch"
@@ -80,6 +80,6 @@ def poll(session: Session, job_id: str, last_id: int, *, limit: int = 500) -> Po
     status = session.scalar(select(Job.status).where(Job.id == job_id))
     if status is None:
         raise NotFound(
-            f"no job with id {job_id!r}", fix="list jobs with GET /v1/jobs to find the right id"
+            f"no job with id {job_id!r}", fix="list jobs with {list_jobs} to find the right id"
         )
     return Poll(JobStatus(status).finished, after(session, job_id, last_id, limit=limit))

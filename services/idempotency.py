@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, InvalidInput
 from models import IdempotencyKey
-from services.errors import Conflict, InvalidInput
 
 
 def digest(payload: Any) -> str:

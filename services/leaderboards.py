@@ -10,9 +10,9 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
 from models import EpochRecord, Job
 from services.epochs import COLUMNS
-from services.errors import InvalidInput
 
 Goal = Literal["min", "max"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
 from core.settings import Settings
 from models import Job, JobStatus
-from services.errors import InvalidInput
 from training.spec import JobSpec
 
 QUEUES = ("gpu", "cpu", "any")

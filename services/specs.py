@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.errors import InvalidInput
 from core.settings import Settings
 from services import datasets
-from services.errors import InvalidInput
 from training.limits import Limits
 from training.problems import Problem, SpecError
 from training.resolve import Resolution, resolve
@@ -58,7 +58,7 @@ def missing_dataset(session: Session, spec: JobSpec, owner: str) -> InvalidSpec:
                 found=spec.dataset.name,
                 allowed=datasets.known_names(session, owner),
                 fix="use a built-in data set (mnist, asl) or upload yours with "
-                "POST /v1/datasets, then name it here",
+                "{upload_dataset}, then name it here",
             )
         ]
     )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from services.errors import InvalidInput
+from core.errors import InvalidInput
 
 MAX_ITEMS = 500
 NAME_MAX_CHARS = 200

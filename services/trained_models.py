@@ -8,8 +8,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from core.errors import Conflict, NotFound
+from core.settings import Settings
 from models import Job, JobStatus, TrainedModel
-from services.errors import Conflict, NotFound
+from services.artifacts import ArtifactStore
+from serving.cards import SCALINGS, ModelCard, make_card
+from serving.sessions import gone
 
 
 def files_folder(job_id: str, attempt: int) -> str:
@@ -49,17 +53,49 @@ def get(session: Session, model_id: str, owner: str | None = None) -> TrainedMod
     if job is None or (owner is not None and job.owner != owner):
         raise NotFound(
             f"no model with id {model_id!r}",
-            fix="a model's id is the id of the job that trained it; list jobs with GET /v1/jobs",
+            fix="a model's id is the id of the job that trained it; list jobs with {list_jobs}",
         )
     if job.status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
         raise Conflict(
             f"model {model_id!r} is not ready: its job is {job.status}",
-            fix=f"wait until GET /v1/jobs/{model_id} says succeeded, then ask again",
+            fix=f"wait until job {model_id!r} has succeeded ({{get_job}} says), then ask again",
         )
     raise Conflict(
         f"job {model_id!r} ended {job.status} and produced no model"
         + (f": {job.error}" if job.error else ""),
-        fix="fix the spec and submit a new job with POST /v1/jobs",
+        fix="fix the spec and submit a new job with {submit_job}",
+    )
+
+
+def card(
+    session: Session,
+    store: ArtifactStore,
+    settings: Settings,
+    model_id: str,
+    owner: str | None = None,
+) -> ModelCard:
+    """What prediction needs to know about a model, from its row (404/409/410 if it can't)."""
+    row = get(session, model_id, owner)  # another owner's model: 404
+    try:
+        path = store.local_path(row.onnx_key)
+    except NotFound:
+        raise gone(model_id) from None
+    if row.scaling not in SCALINGS:
+        raise Conflict(
+            f"model {model_id!r} scales its input with {row.scaling!r}, which this server "
+            f"does not know (it knows {sorted(SCALINGS)})",
+            fix="run a Descent version as recent as the worker that trained the model",
+        )
+    return make_card(
+        id=row.id,
+        task=row.task,
+        class_names=row.class_names,
+        input_shape=row.input_shape,
+        dataset=row.dataset,
+        scaling=row.scaling,
+        onnx_path=path,
+        owner=row.owner,
+        settings=settings,
     )
 
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict, NotFound
 from models import Job, TrainedModel
 from services.artifacts import ArtifactStore
-from services.errors import Conflict, NotFound
 
 
 def weights_key(keras_key: str) -> str:
@@ -39,6 +39,6 @@ def read(session: Session, store: ArtifactStore, model: TrainedModel, cap: int) 
         raise NotFound(
             f"model {model.id!r} has no stored weights: it was trained before weights were "
             "kept, or while the cap was lower",
-            fix="submit its job's spec again with POST /v1/jobs",
+            fix="submit its job's spec again with {submit_job}",
         ) from None
     return {"model_id": model.id, **json.loads(path.read_text())}

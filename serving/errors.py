@@ -1,12 +1,9 @@
-"""What can go wrong when a client asks a model a question; the API renders each as a 4xx.
-
-They are ``services.errors`` types (a module that imports nothing), so the one handler that
-renders those renders these too; each keeps its own title.
-"""
+"""What can go wrong when a client asks a model a question, as domain kinds (``core.errors``)
+with titles of their own; the API maps each kind to its status."""
 
 from __future__ import annotations
 
-from services.errors import DescentError, InvalidInput, PayloadTooLarge
+from core.errors import Gone, InvalidInput, PayloadTooLarge
 
 
 class InputError(InvalidInput, ValueError):
@@ -21,13 +18,7 @@ class TooLarge(PayloadTooLarge):
     title = "Request too large"
 
 
-class UnsupportedMediaType(DescentError):
-    status_code = 415
-    title = "Unsupported media type"
-
-
-class ModelFileGone(DescentError):
+class ModelFileGone(Gone):
     """The model is registered but its file is missing or unreadable."""
 
-    status_code = 410
     title = "Model file gone"

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import Unavailable
 
-class DatasetError(Exception):
+
+class DatasetError(Unavailable):
     """A data file is missing, altered or unreadable; the message says which and how to fix it."""
 
 

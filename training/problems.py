@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
+from core.errors import InvalidInput, Problem
 
-@dataclass(frozen=True)
-class Problem:
-    """One refusal: the field, what is wrong, what was found, what is allowed, how to fix it."""
-
-    field: str
-    message: str
-    found: Any = None
-    allowed: Any = None
-    fix: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in asdict(self).items() if value is not None}
+__all__ = ["Problem", "SpecError", "SpecWarning"]
 
 
 @dataclass(frozen=True)
@@ -31,9 +20,14 @@ class SpecWarning:
         return asdict(self)
 
 
-class SpecError(ValueError):
+class SpecError(InvalidInput, ValueError):
     """The spec cannot train on this data set; ``problems`` says why, field by field."""
 
+    title = "Invalid job spec"
+
     def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(f"{p.field}: {p.message}" for p in problems))
+        super().__init__(
+            "; ".join(f"{p.field}: {p.message}" for p in problems),
+            errors=[problem.as_dict() for problem in problems],
+        )
         self.problems = problems

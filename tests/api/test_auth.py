@@ -4,7 +4,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import api_keys, jobs, trained_models
 from tests.api.conftest import MNIST_SPEC, make_key
@@ -18,7 +18,7 @@ def owned_things(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
     """A job with a registered model (its files absent), a batch and an uploaded data set, all
     owned by ``headers``."""
     job = client.post("/v1/jobs", json=MNIST_SPEC, headers=headers).json()
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         trained_models.register(
             session, job["id"], dataset="mnist", task="classification", class_names=["0"],
             input_shape=[28, 28, 1], scaling="divide_by_255", keras_key="x.keras",
@@ -103,7 +103,7 @@ def test_a_missing_malformed_or_unknown_key_is_a_401_problem(
 def test_a_revoked_key_stops_working_and_health_needs_no_key(secured: TestClient):
     headers = make_key("temp")
     assert secured.get("/v1/jobs", headers=headers).status_code == 200
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         key = api_keys.list_all(session)[-1]
         api_keys.revoke(session, key.id)
     assert secured.get("/v1/jobs", headers=headers).status_code == 401
@@ -114,5 +114,5 @@ def test_a_revoked_key_stops_working_and_health_needs_no_key(secured: TestClient
 
 def test_with_auth_off_everything_belongs_to_local(client: TestClient):
     job = client.post("/v1/jobs", json=MNIST_SPEC).json()
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         assert jobs.get(session, job["id"]).owner == "local"

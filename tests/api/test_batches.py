@@ -3,7 +3,7 @@ are recorded through the same service the worker uses)."""
 
 from fastapi.testclient import TestClient
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import epochs
 from tests.api.conftest import MNIST_SPEC
@@ -17,7 +17,7 @@ SWEEP = {
 
 
 def record(job_id: str, *val_losses: float) -> None:
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         for epoch, value in enumerate(val_losses):
             logs = {"loss": value, "val_loss": value, "val_accuracy": 1 - value / 10}
             epochs.record(session, job_id, epoch, 1.0, logs)

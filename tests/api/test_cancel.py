@@ -2,14 +2,14 @@
 
 from fastapi.testclient import TestClient
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
 
 
 def as_worker(action, *args, **kwargs):
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         return action(session, *args, **kwargs)
 
 

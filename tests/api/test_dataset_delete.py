@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import jobs
 from tests.api.conftest import make_key
@@ -35,7 +35,7 @@ def test_a_deleted_data_set_is_gone_with_its_file_and_its_name_can_be_uploaded_a
     client: TestClient,
 ):
     first = upload(client, LINE)
-    stored = get_settings().resolved_artifacts_dir / "datasets" / first["id"]
+    stored = Settings().resolved_artifacts_dir / "datasets" / first["id"]
     assert stored.is_dir()
     response = client.delete("/v1/datasets/line")
     assert response.status_code == 204, response.text
@@ -72,7 +72,7 @@ def test_a_data_set_that_unfinished_jobs_name_is_kept_with_a_409_naming_them(
     by_id = submit(client, dataset["id"])  # a job may name it by id
     done = submit(client, "line")
     assert client.post(f"/v1/jobs/{done}/cancel").status_code == 200  # cancelled: finished
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
     with session_scope(url) as session:
         assert jobs.claim(session, by_id)
     assert client.post(f"/v1/jobs/{by_id}/cancel").status_code == 202  # cancelling

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
@@ -125,7 +125,7 @@ def test_history_of_a_queued_job_is_empty(client: TestClient):
 
 def test_history_read_as_an_epoch_is_recorded_agrees_with_its_rows(client: TestClient):
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         assert jobs.claim(session, job_id)
         epochs.record(session, job_id, 0, 1.0, {"loss": 2.3, "val_loss": 2.3})
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core.settings import get_settings
+from core.settings import Settings
 from tests.api.conftest import MNIST_SPEC
 
 
@@ -40,8 +40,7 @@ def test_an_unknown_accelerator_is_refused(client: TestClient):
 @pytest.fixture
 def gpu_client(home: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DESCENT_GPU_QUEUES_AVAILABLE", "true")
-    get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as test_client:
+    with TestClient(create_app(Settings())) as test_client:
         yield test_client
 
 

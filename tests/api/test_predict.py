@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.app import create_app
-from core.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import PROJECT_ROOT, Settings
 from models.db import session_scope
 from services import jobs, trained_models
 from services.artifacts import get_store
@@ -32,7 +32,7 @@ def register_model(
     """A succeeded job whose model is a small ONNX classifier (no worker, no TensorFlow), on
     the API ``client`` talks to, whose settings are ``settings`` (default: this process's)."""
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    settings = settings or get_settings()
+    settings = settings or Settings()
     store = get_store(settings)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
@@ -60,7 +60,7 @@ def register_model(
 
 def registered_keys(model_id: str) -> tuple[str, str]:
     """Where the model's registered .keras and .onnx files are in the artifact store."""
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         model = trained_models.get(session, model_id)
         return model.keras_key, model.onnx_key
 
@@ -76,8 +76,7 @@ def small_limits(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("DESCENT_MAX_INSTANCES_PER_REQUEST", "5")
     monkeypatch.setenv("DESCENT_MAX_REQUEST_BYTES", "4096")
     monkeypatch.setenv("DESCENT_MAX_REQUEST_PIXELS", "5000")
-    get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as client:
+    with TestClient(create_app(Settings())) as client:
         yield client, register_model(client, tmp_path)
 
 
@@ -285,7 +284,7 @@ def test_a_model_whose_files_are_gone_is_a_410(client: TestClient, model_id: str
     image = {"instances": [[0] * 784]}
     assert post(client, model_id, json=image).status_code == 200  # loaded and cached
     for key in registered_keys(model_id):
-        get_store(get_settings()).local_path(key).unlink()
+        get_store(Settings()).local_path(key).unlink()
     assert_problem(post(client, model_id, json=image), 410, "ONNX file is missing")
     response = client.get(f"/v1/models/{model_id}/download?format=keras")
     assert_problem(response, 410, ".keras file is missing")
@@ -293,6 +292,6 @@ def test_a_model_whose_files_are_gone_is_a_410(client: TestClient, model_id: str
 
 def test_a_model_whose_file_is_unreadable_is_a_410(client: TestClient, model_id: str):
     onnx_key = registered_keys(model_id)[1]
-    get_store(get_settings()).local_path(onnx_key).write_bytes(b"garbage")
+    get_store(Settings()).local_path(onnx_key).write_bytes(b"garbage")
     response = post(client, model_id, json={"instances": [[0] * 784]})
     assert_problem(response, 410, "cannot be loaded")

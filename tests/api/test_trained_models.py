@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import jobs, trained_models
 from tests.api.conftest import MNIST_SPEC
@@ -32,7 +32,7 @@ def test_no_models_listed_before_any_job_succeeds(client: TestClient):
 
 def test_a_model_asked_for_as_its_job_succeeds_is_never_said_to_be_missing(client: TestClient):
     job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         assert jobs.claim(session, job_id)
 
     def succeed(session):  # what the worker commits at the end: the model and the job's end

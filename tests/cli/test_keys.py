@@ -9,7 +9,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api.app import create_app
-from core.settings import get_settings
+from core.settings import Settings
 from descent.cli import app
 from descent.client import Client
 from models import ApiKey
@@ -23,13 +23,12 @@ def test_create_list_revoke(home: Path, monkeypatch):
     assert created.exit_code == 0, created.output
     key_id = re.search(r"id:\s+(\w+)", created.output).group(1)
     secret = re.search(r"secret:\s+(\S+)", created.output).group(1)
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         stored = session.scalars(select(ApiKey)).one()
         assert stored.owner == "team-a" and secret not in (stored.key_hash, stored.name)
 
     monkeypatch.setenv("DESCENT_AUTH", "required")
-    get_settings.cache_clear()
-    with TestClient(create_app(get_settings())) as test_client:
+    with TestClient(create_app(Settings())) as test_client:
         test_client.headers["authorization"] = f"Bearer {secret}"
         assert test_client.get("/v1/jobs").status_code == 200
 

@@ -26,7 +26,6 @@ from models.base import utcnow
 from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
 from tests.conftest import Backend, Service, as_worker, free_port, start_service, stop_service
-from workers.recovery import forget_epochs_after
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +122,7 @@ def lose_worker(service: Service, job_id: str, checkpoint_epoch: int) -> None:
         enqueued_at=utcnow(),
     )  # fmt: skip
     as_worker(service, jobs.claim, job_id)
-    as_worker(service, forget_epochs_after, job_id, checkpoint_epoch)
+    as_worker(service, epochs.forget_after, job_id, checkpoint_epoch)
 
 
 def test_each_epoch_is_printed_once_as_it_comes_across_an_api_restart(

@@ -46,9 +46,9 @@ def test_the_line_example_trains_on_its_csv_once_uploaded(home: Path):
     from fastapi.testclient import TestClient
 
     from api.app import create_app
-    from core.settings import get_settings
+    from core.settings import Settings
 
-    with TestClient(create_app(get_settings())) as client:
+    with TestClient(create_app(Settings())) as client:
         spec = load("line.yaml")
         assert client.post("/v1/jobs/validate", json=spec).json()["errors"][0]["field"] == (
             "dataset.name"

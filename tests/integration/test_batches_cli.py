@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -16,23 +17,13 @@ from typer.testing import CliRunner, Result
 from core.settings import PROJECT_ROOT
 from descent.cli import app
 from tests.conftest import Service
+from tests.factories import job_spec
 from tests.integration.test_crash_resume import wait_until
 
 pytestmark = pytest.mark.integration
 
-SPEC = {
-    "dataset": {"name": "mnist", "limit": 1000, "validation": {"fraction": 0.2}},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 32, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]
-    },
-    "epochs": 2,
-    "batch_size": 64,
-    "seed": 3,
-}
+small_spec = partial(job_spec, limit=1000, validation=0.2, units=32, batch_size=64, seed=3)
+SPEC = small_spec()
 SWEEP = {
     "name": "cli-sweep",
     "base": SPEC,
@@ -54,12 +45,7 @@ def submitted_id(output: str, kind: str) -> str:
 
 
 # Far more than it could train in the test's time: "first" ends only because it is cancelled.
-FIRST = {
-    **SPEC,
-    "name": "first",
-    "dataset": {"name": "mnist", "limit": 10000, "validation": {"fraction": 0.2}},
-    "epochs": 1000,
-}
+FIRST = small_spec(name="first", limit=10000, epochs=1000)
 
 
 def descent(service: Service, *args: str) -> tuple[subprocess.Popen[str], str]:

@@ -1,6 +1,7 @@
 """Cancelling on the real service, watched through the event stream as a client would."""
 
 import threading
+from functools import partial
 
 import httpx
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from core.settings import PROJECT_ROOT
 from tests.conftest import Service
+from tests.factories import job_spec
 from tests.sse import Event, parse
 
 pytestmark = pytest.mark.integration
@@ -15,20 +17,7 @@ pytestmark = pytest.mark.integration
 EPOCHS = 50  # far more than the test waits for: the job only ends because it is cancelled
 
 
-def spec(name: str, *, epochs: int = EPOCHS, limit: int = 4000, units: int = 64) -> dict:
-    return {
-        "name": name,
-        "dataset": {"name": "mnist", "limit": limit, "validation": {"fraction": 0.1}},
-        "model": {
-            "layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": units, "activation": "relu"},
-                {"type": "dense", "units": 10, "activation": "softmax"},
-            ]
-        },
-        "epochs": epochs,
-        "batch_size": 32,
-    }
+spec = partial(job_spec, limit=4000, epochs=EPOCHS, batch_size=32)
 
 
 class Listener(threading.Thread):
@@ -60,10 +49,10 @@ class Listener(threading.Thread):
 @pytest.fixture(scope="module")
 def cancelled_run(service: Service) -> dict:
     """A running job and one queued behind it; cancel both, the running one after epoch 2."""
-    running = service.client.post("/v1/jobs", json=spec("to-stop")).json()
+    running = service.client.post("/v1/jobs", json=spec(name="to-stop")).json()
     listener = Listener(service, running["id"])
     listener.start()
-    queued = service.client.post("/v1/jobs", json=spec("never-runs")).json()
+    queued = service.client.post("/v1/jobs", json=spec(name="never-runs")).json()
     queued_cancel = service.client.post(f"/v1/jobs/{queued['id']}/cancel")
 
     epochs_before_cancel = listener.wait_for_epoch(2)
@@ -71,7 +60,7 @@ def cancelled_run(service: Service) -> dict:
     job = service.wait_for_job(running["id"])
     listener.join(60)
     # One more short job: once it is done, the worker has also consumed the queued job's message.
-    last = service.client.post("/v1/jobs", json=spec("after", epochs=1, limit=300)).json()
+    last = service.client.post("/v1/jobs", json=spec(name="after", epochs=1, limit=300)).json()
     service.wait_for_job(last["id"])
     return {
         "job": job,

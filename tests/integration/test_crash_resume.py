@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Backend
+from tests.factories import job_spec
 from tests.harness import Service, start_service, stop_service
 
 pytestmark = pytest.mark.integration
@@ -25,19 +26,7 @@ FAST_RECOVERY = {
     "DESCENT_HEARTBEAT_TIMEOUT_SECONDS": "20",
     "DESCENT_RECONCILE_SECONDS": "1",
 }
-SPEC = {
-    "name": "survivor",
-    "dataset": {"name": "mnist", "limit": 6000, "validation": {"fraction": 0.1}},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 128, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]
-    },
-    "epochs": EPOCHS,
-    "batch_size": 32,
-}
+SPEC = job_spec(name="survivor", limit=6000, units=128, epochs=EPOCHS, batch_size=32)
 
 
 def children(pid: int) -> list[int]:

@@ -12,29 +12,13 @@ from PIL import Image
 
 from core.settings import PROJECT_ROOT
 from tests.conftest import Service
+from tests.factories import job_spec
 from tests.serving.pictures import bomb_png, drawn_on_paper
 
 pytestmark = pytest.mark.integration
 
 COUNT = 40  # test images per data set
 FORMS = ("nested", "flat", "unit", "b64", "files", "npy")
-
-
-def spec(dataset: str, classes: int, limit: int, epochs: int, units: int = 64) -> dict:
-    return {
-        "name": f"predict-{dataset}",
-        "dataset": {"name": dataset, "limit": limit, "validation": {"fraction": 0.1}},
-        "model": {
-            "layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": units, "activation": "relu"},
-                {"type": "dense", "units": classes, "activation": "softmax"},
-            ]
-        },
-        "epochs": epochs,
-        "batch_size": 32,
-        "seed": 3,
-    }
 
 
 def test_split(filename: str, count: int = COUNT) -> tuple[np.ndarray, np.ndarray]:
@@ -49,9 +33,13 @@ test_split.__test__ = False  # a helper, not a test
 def trained(service: Service) -> dict[str, str]:
     """Model ids: an MNIST and an ASL model, and a throwaway one whose files get deleted."""
     specs = {
-        "mnist": spec("mnist", 10, limit=4000, epochs=3),
-        "asl": spec("asl", 24, limit=3000, epochs=2),
-        "throwaway": spec("mnist", 10, limit=200, epochs=1, units=8),
+        "mnist": job_spec(name="predict-mnist", limit=4000, epochs=3, batch_size=32, seed=3),
+        "asl": job_spec(
+            name="predict-asl", dataset="asl", classes=24, limit=3000, batch_size=32, seed=3
+        ),
+        "throwaway": job_spec(
+            name="predict-mnist", limit=200, epochs=1, units=8, batch_size=32, seed=3
+        ),
     }
     post = service.client.post
     ids = {name: post("/v1/jobs", json=body).json()["id"] for name, body in specs.items()}

@@ -8,22 +8,11 @@ from sqlalchemy import create_engine, text
 from core.settings import PROJECT_ROOT, Settings
 from services.queue import TRAIN_TASK, make_celery
 from tests.conftest import Service
+from tests.factories import job_spec
 
 pytestmark = pytest.mark.integration
 
-SPEC = {
-    "name": "pg-redis",
-    "dataset": {"name": "mnist", "limit": 2000, "validation": {"fraction": 0.1}},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 64, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]
-    },
-    "epochs": 2,
-    "batch_size": 32,
-}
+SPEC = job_spec(name="pg-redis", batch_size=32)
 
 
 def test_a_job_trains_through_redis_into_postgres(production_service: Service):

@@ -5,6 +5,7 @@ linear unit. (The multi-class job is test_train_over_rest's.)"""
 import pytest
 
 from tests.conftest import Service
+from tests.factories import job_spec
 
 pytestmark = pytest.mark.integration
 
@@ -18,17 +19,10 @@ def finished(service: Service) -> dict[str, dict]:
     client = service.client
     assert client.post("/v1/datasets", json=LINE).status_code == 201
     specs = {
-        "binary": {
-            "dataset": {"name": "mnist", "limit": 2000, "validation": 0.2, "positive_classes": [7]},
-            "model": {"layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": 32, "activation": "relu"},
-                {"type": "dense", "units": 1, "activation": "sigmoid"},
-            ]},
-            "loss": "binary_crossentropy",
-            "epochs": 2,
-            "seed": 1,
-        },
+        "binary": job_spec(
+            validation=0.2, positive_classes=[7], units=32, classes=1, output="sigmoid",
+            loss="binary_crossentropy", seed=1,
+        ),
         "regression": {
             "dataset": {"name": "line"},
             "model": {"layers": [{"type": "dense", "units": 1, "activation": "linear"}]},
@@ -94,15 +88,7 @@ def test_two_points_fit_y_equals_2x_plus_1(service: Service, finished: dict):
 
 
 def test_weights_of_a_model_above_the_cap_are_refused(service: Service, finished: dict):
-    spec = {
-        "dataset": {"name": "mnist", "limit": 100},
-        "model": {"layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 130, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]},
-        "epochs": 1,
-    }  # fmt: skip
+    spec = job_spec(limit=100, validation=None, units=130, epochs=1)
     job = service.wait_for_job(service.client.post("/v1/jobs", json=spec).json()["id"])
     assert job["status"] == "succeeded", job["error"]
     response = service.client.get(f"/v1/models/{job['model_id']}/weights")

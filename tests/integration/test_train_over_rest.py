@@ -2,6 +2,7 @@
 on slices of the real data, prediction from the exported ONNX model."""
 
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 from core.settings import PROJECT_ROOT
 from services.queue import TRAIN_TASK, make_celery
 from tests.conftest import Service
+from tests.factories import job_spec
 
 pytestmark = pytest.mark.integration
 
@@ -17,25 +19,10 @@ DATA = PROJECT_ROOT / "data"
 EPOCHS = 4
 
 
-def small_spec(dataset: str, classes: int, **overrides) -> dict:
-    spec = {
-        "name": f"{dataset}-small",
-        "dataset": {"name": dataset, "limit": 4000, "validation": {"fraction": 0.1}},
-        "model": {
-            "layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": 128, "activation": "relu"},
-                {"type": "dense", "units": classes, "activation": "softmax"},
-            ]
-        },
-        "loss": "categorical_crossentropy",
-        "optimizer": {"name": "adam", "learning_rate": 0.001},
-        "epochs": EPOCHS,
-        "batch_size": 32,
-        "seed": 1,
-    }
-    spec.update(overrides)
-    return spec
+small_spec = partial(
+    job_spec, limit=4000, units=128, loss="categorical_crossentropy",
+    optimizer={"name": "adam", "learning_rate": 0.001}, epochs=EPOCHS, batch_size=32, seed=1,
+)  # fmt: skip
 
 
 def sample_images(name: str, count: int) -> tuple[list, np.ndarray]:
@@ -46,7 +33,7 @@ def sample_images(name: str, count: int) -> tuple[list, np.ndarray]:
 @pytest.fixture(scope="module")
 def mnist_run(service: Service) -> dict:
     """Submit an MNIST job and watch its history while it runs, until it ends."""
-    response = service.client.post("/v1/jobs", json=small_spec("mnist", 10))
+    response = service.client.post("/v1/jobs", json=small_spec(name="mnist-small"))
     assert response.status_code == 202, response.text
     job_id = response.json()["id"]
     rows_seen_while_running = []
@@ -133,7 +120,9 @@ def test_asl_model_answers_letters_and_a_duplicate_delivery_changes_nothing(
     broker = make_celery(service.settings)
     broker.send_task(TRAIN_TASK, args=[finished["id"]], queue="any")
 
-    response = service.client.post("/v1/jobs", json=small_spec("asl", 24, epochs=3))
+    response = service.client.post(
+        "/v1/jobs", json=small_spec(name="asl-small", dataset="asl", classes=24, epochs=3)
+    )
     asl = service.wait_for_job(response.json()["id"])
     assert asl["status"] == "succeeded", asl["error"]
 

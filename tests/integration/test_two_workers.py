@@ -9,17 +9,11 @@ from pathlib import Path
 
 from core.settings import PROJECT_ROOT
 from tests.conftest import Backend
+from tests.factories import job_spec
 from tests.harness import start_service, stop_service
 from tests.integration.test_api_restart import stop_worker
 
-SPEC = {
-    "dataset": {"name": "mnist", "limit": 64},
-    "model": {
-        "layers": [{"type": "flatten"}, {"type": "dense", "units": 10, "activation": "softmax"}]
-    },
-    "epochs": 2,
-    "batch_size": 32,
-}
+SPEC = job_spec(limit=64, validation=None, units=None, batch_size=32)
 
 
 def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(tmp_path: Path, backend: Backend):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import NotFound
 from core.settings import Settings
 from services.artifacts import ArtifactStore, LocalArtifactStore, S3ArtifactStore, get_store
-from services.errors import NotFound
 
 
 def s3_store(endpoint: str, home: Path, bucket: str = "models") -> ArtifactStore:

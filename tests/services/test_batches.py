@@ -8,26 +8,21 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
-from services import batches, jobs, queue
+from services import batches, jobs
 from tests.conftest import ON_POSTGRES
+from tests.factories import job_spec
+from tests.harness import wiring
 from tests.races import committed, statement
 from training.spec import JobSpec
 from workers.tasks import start_next_of_batch
 
-SPEC = {"dataset": {"name": "mnist", "limit": 50}, "model": {"preset": "dense"}, "epochs": 1}
-
-
-@pytest.fixture
-def home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The fresh state directory, with this process's Celery app sending to its broker."""
-    monkeypatch.setattr(queue, "_app", queue.make_celery(get_settings()))
-    return home
+SPEC = job_spec(limit=50, validation=None, preset="dense", epochs=1)
 
 
 def url() -> str:
-    return get_settings().resolved_database_url
+    return Settings().resolved_database_url
 
 
 def broker_messages(home: Path) -> list[str]:
@@ -41,7 +36,7 @@ def broker_messages(home: Path) -> list[str]:
 def create_batch(size: int, max_parallel: int) -> list[str]:
     specs = [JobSpec.model_validate({**SPEC, "name": f"item {i}"}) for i in range(size)]
     with session_scope(url()) as session:
-        batch = batches.create(session, specs, name="b", max_parallel=max_parallel)
+        batch = batches.create(session, specs, name="b", max_parallel=max_parallel, **wiring())
         return [job.id for job in batches.jobs_of(session, batch.id)]
 
 
@@ -51,7 +46,7 @@ def finish(job_id: str) -> None:
         assert jobs.claim(session, job_id)
     with session_scope(url()) as session:
         jobs.succeed(session, job_id, {"loss": 1.0})
-    start_next_of_batch(job_id)
+    start_next_of_batch(job_id, **wiring())
 
 
 def test_only_max_parallel_jobs_of_a_batch_are_sent(home: Path):
@@ -68,14 +63,15 @@ def test_a_finished_job_makes_room_for_the_next_in_order(home: Path):
 def test_freeing_a_slot_twice_sends_only_one_job(home: Path):
     ids = create_batch(4, max_parallel=1)
     finish(ids[0])
-    start_next_of_batch(ids[0])  # a duplicate delivery of the finished job ends the same way
+    # a duplicate delivery of the finished job ends the same way
+    start_next_of_batch(ids[0], **wiring())
     assert broker_messages(home) == ids[:2]
 
 
 def test_jobs_submitted_after_a_large_batch_wait_behind_max_parallel_jobs_only(home: Path):
     ids = create_batch(6, max_parallel=2)
     with session_scope(url()) as session:
-        other = jobs.submit(session, JobSpec.model_validate(SPEC)).id
+        other = jobs.submit(session, JobSpec.model_validate(SPEC), **wiring()).id
     finish(ids[0])
     assert broker_messages(home) == [ids[0], ids[1], other, ids[2]]
 
@@ -94,7 +90,7 @@ def test_cancel_cancels_what_is_queued_stops_what_runs_and_sends_nothing_more(ho
     assert transitions == ["queued", "cancelled"]
     with session_scope(url()) as session:
         jobs.end_cancelled(session, ids[0], None)  # what its worker does when it stops
-    start_next_of_batch(ids[0])
+    start_next_of_batch(ids[0], **wiring())
     assert broker_messages(home) == ids[:2]
 
 

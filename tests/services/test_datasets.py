@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import get_settings
+from core.errors import Conflict, InvalidInput
+from core.settings import Settings
 from models import Job
 from models.db import session_factory, session_scope
 from services import batches, dataset_uploads, datasets, jobs, specs
 from services.artifacts import get_store
-from services.errors import Conflict
 from tests.conftest import ON_POSTGRES
+from tests.harness import wiring
 from training.spec import JobSpec
 
 LINEAR = {"layers": [{"type": "dense", "units": 1, "activation": "linear"}]}
@@ -28,18 +29,18 @@ SPEC = JobSpec.model_validate(RAW)
 def _upload_points(url: str, name: str = "points") -> None:
     with session_scope(url) as session:
         upload = dataset_uploads.from_rows(name, "regression", [[1.0], [2.0]], [3.0, 5.0])
-        datasets.create(session, get_store(get_settings()), upload)
+        datasets.create(session, get_store(Settings()), upload)
 
 
 def test_a_delete_racing_a_submission_waits_for_it_and_then_refuses(home: Path):
     # PostgreSQL: the submission's row lock holds the delete; SQLite: its write lock does.
-    settings = get_settings()
+    settings = Settings()
     url, store = settings.resolved_database_url, get_store(settings)
     _upload_points(url)
     spec = SPEC
     submitting = session_factory(url)()
     checked = specs.check(submitting, spec, settings, "local")  # the data set is found ...
-    job_id = jobs.create(submitting, checked.spec).id  # ... and its job not yet committed
+    job_id = jobs.create(submitting, checked.spec, settings).id  # ... and its job not yet committed
 
     refused: list[Exception] = []
 
@@ -69,7 +70,7 @@ def test_a_delete_racing_a_submission_waits_for_it_and_then_refuses(home: Path):
 def test_a_data_set_deleted_between_a_submissions_check_and_its_insert_refuses_the_job(
     home: Path,
 ):
-    settings = get_settings()
+    settings = Settings()
     url, store = settings.resolved_database_url, get_store(settings)
     _upload_points(url)
     submitting = session_factory(url)()
@@ -78,10 +79,10 @@ def test_a_data_set_deleted_between_a_submissions_check_and_its_insert_refuses_t
         datasets.delete(deleting, store, "points", "local")
 
     with pytest.raises(specs.InvalidSpec) as refused:
-        jobs.submit(submitting, checked.spec, **specs.job_details(checked))
+        jobs.submit(submitting, checked.spec, **wiring(), **specs.job_details(checked))
     submitting.rollback()
     submitting.close()
-    assert refused.value.status_code == 422
+    assert isinstance(refused.value, InvalidInput)  # the API answers it with a 422
     assert [e["field"] for e in refused.value.errors or []] == ["dataset.name"]
     assert "no data set named 'points'" in refused.value.detail
     with session_scope(url) as session:
@@ -95,7 +96,7 @@ def test_a_data_set_deleted_and_uploaded_again_between_check_and_insert_refuses_
     home: Path,
 ):
     # The new upload holds the name, but not the rows (nor the shape) the job was checked on.
-    settings = get_settings()
+    settings = Settings()
     url, store = settings.resolved_database_url, get_store(settings)
     _upload_points(url)
     submitting = session_factory(url)()
@@ -107,7 +108,7 @@ def test_a_data_set_deleted_and_uploaded_again_between_check_and_insert_refuses_
         datasets.create(session, store, rows)
 
     with pytest.raises(specs.InvalidSpec):
-        jobs.submit(submitting, checked.spec, **specs.job_details(checked))
+        jobs.submit(submitting, checked.spec, **wiring(), **specs.job_details(checked))
     submitting.rollback()
     submitting.close()
     with session_scope(url) as session:
@@ -120,7 +121,7 @@ def test_a_data_set_deleted_and_uploaded_again_between_check_and_insert_refuses_
 def test_a_batch_whose_data_set_is_deleted_between_check_and_insert_is_refused_whole(
     home: Path,
 ):
-    settings = get_settings()
+    settings = Settings()
     url, store = settings.resolved_database_url, get_store(settings)
     _upload_points(url)
     _upload_points(url, "kept")
@@ -138,6 +139,7 @@ def test_a_batch_whose_data_set_is_deleted_between_check_and_insert_is_refused_w
             name=None,
             max_parallel=1,
             details=[specs.job_details(item) for item in checked],
+            **wiring(),
         )
     submitting.rollback()
     submitting.close()

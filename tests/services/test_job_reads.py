@@ -5,20 +5,22 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import get_engine, session_scope
 from services import jobs
+from tests.factories import job_spec
+from tests.harness import wiring
 from training.spec import JobSpec
 
-SPEC = {"dataset": {"name": "mnist", "limit": 50}, "model": {"preset": "dense"}, "epochs": 1}
+SPEC = job_spec(limit=50, validation=None, preset="dense", epochs=1)
 
 
 def read_while_claimed(read) -> list[tuple[str, list[str]]]:
     """``read(session)``'s jobs as (status, transition statuses), a worker's claim of the job
     committing just before the read's first statement that touches the transitions."""
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
     with session_scope(url) as session:
-        job_id = jobs.submit(session, JobSpec.model_validate(SPEC)).id
+        job_id = jobs.submit(session, JobSpec.model_validate(SPEC), **wiring()).id
     claimed: list[bool] = []
 
     def claim_first(_conn, _cursor, statement: str, *_args) -> None:

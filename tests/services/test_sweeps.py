@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.errors import InvalidInput
 from services import sweeps
-from services.errors import InvalidInput
 
 BASE = {"name": "opt", "dataset": {"name": "mnist"}, "model": {"preset": "dense"}}
 

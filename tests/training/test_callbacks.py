@@ -3,27 +3,16 @@
 import pytest
 
 from core.settings import PROJECT_ROOT
-from training.spec import JobSpec
+from tests.factories import job_spec_model
 
 pytest.importorskip("keras")
 
 from training.keras.fit import train  # noqa: E402
 
 DATA = PROJECT_ROOT / "data"
-SPEC = JobSpec.model_validate(
-    {
-        "dataset": {"name": "mnist", "limit": 1000, "validation": {"fraction": 0.2}},
-        "model": {
-            "layers": [
-                {"type": "flatten"},
-                {"type": "dense", "units": 16, "activation": "relu"},
-                {"type": "dense", "units": 10, "activation": "softmax"},
-            ]
-        },
-        "epochs": 5,
-        "batch_size": 50,  # 800 training rows: 16 steps an epoch
-    }
-)
+SPEC = job_spec_model(
+    limit=1000, validation=0.2, units=16, epochs=5, batch_size=50
+)  # 800 training rows: 16 steps an epoch
 
 
 def test_a_fit_stops_after_the_batch_during_which_it_was_asked_and_keeps_whole_epochs():

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import PROJECT_ROOT
+from tests.factories import job_spec
 from training.spec import JobSpec
 
 pytest.importorskip("keras")
@@ -13,17 +14,7 @@ pytest.importorskip("keras")
 from training.keras.checkpoints import MODEL_FILE, STATE_FILE, Resume  # noqa: E402
 from training.keras.fit import train  # noqa: E402
 
-SPEC = {
-    "dataset": {"name": "mnist", "limit": 1500, "validation": {"fraction": 0.2}},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 32, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]
-    },
-    "epochs": 2,
-}
+SPEC = job_spec(limit=1500, validation=0.2, units=32, epochs=2)
 
 
 def test_a_resumed_fit_continues_after_the_checkpoint_with_its_optimizer(tmp_path: Path):

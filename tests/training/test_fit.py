@@ -1,11 +1,13 @@
 """The fit loop on slices of the real data: epoch 0 first, every epoch reported, export checked."""
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.settings import PROJECT_ROOT
+from tests.factories import job_spec_model
 from training.data_info import builtin_info
 from training.resolve import resolve
 from training.spec import JobSpec
@@ -16,24 +18,7 @@ from training.keras.export import export_model  # noqa: E402
 from training.keras.fit import prepare, train  # noqa: E402
 
 DATA = PROJECT_ROOT / "data"
-SMALL_MODEL = {
-    "layers": [
-        {"type": "flatten"},
-        {"type": "dense", "units": 64, "activation": "relu"},
-        {"type": "dense", "units": 10, "activation": "softmax"},
-    ]
-}
-
-
-def small_spec(**overrides) -> JobSpec:
-    body = {
-        "dataset": {"name": "mnist", "limit": 1500, "validation": {"fraction": 0.2}},
-        "model": SMALL_MODEL,
-        "epochs": 3,
-        "batch_size": 64,
-    }
-    body.update(overrides)
-    return JobSpec.model_validate(body)
+small_spec = partial(job_spec_model, limit=1500, validation=0.2, epochs=3, batch_size=64)
 
 
 def run(spec: JobSpec):

@@ -1,12 +1,14 @@
 """The fit loop's options on slices of real data: seeds, train/validation/test, early stopping,
 the binary and regression tasks, the lesson's two-point line, and an export of every layer."""
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.settings import PROJECT_ROOT
+from tests.factories import job_spec_model
 from training.data_info import DataInfo
 from training.spec import JobSpec
 from training.user_data import UserData, save
@@ -18,21 +20,10 @@ from training.keras.fit import train  # noqa: E402
 from training.keras.weights import weights_as_lists  # noqa: E402
 
 DATA = PROJECT_ROOT / "data"
-SMALL = {"layers": [{"type": "flatten"}, {"type": "dense", "units": 32, "activation": "relu"},
-                    {"type": "dropout", "rate": 0.3},
-                    {"type": "dense", "units": 10, "activation": "softmax"}]}  # fmt: skip
-
-
-def mnist_spec(**overrides) -> JobSpec:
-    body = {
-        "dataset": {"name": "mnist", "limit": 600, "validation": {"fraction": 0.2}},
-        "model": SMALL,
-        "epochs": 2,
-        "batch_size": 32,
-        "seed": 3,
-    }
-    body.update(overrides)
-    return JobSpec.model_validate(body)
+mnist_spec = partial(
+    job_spec_model, limit=600, validation=0.2, units=32, dropout=0.3, epochs=2, batch_size=32,
+    seed=3,
+)  # fmt: skip
 
 
 def history(result) -> list[dict]:
@@ -56,7 +47,7 @@ def test_validation_from_train_leaves_the_test_split_for_one_final_score():
     assert {"test_loss", "test_accuracy"} <= set(held_out)
     assert 0.2 < held_out["test_accuracy"] <= 1  # ten classes: chance is 0.1
     on_test = train(
-        mnist_spec(epochs=1, dataset={"name": "mnist", "limit": 600, "validation": "test"}),
+        mnist_spec(epochs=1, validation="test"),
         DATA,
         quiet,
     ).final_metrics
@@ -82,11 +73,7 @@ def test_reduce_on_plateau_lowers_the_learning_rate():
 
 
 def test_is_it_a_seven_learns_a_binary_answer():
-    spec = mnist_spec(
-        dataset={"name": "mnist", "limit": 2000, "validation": 0.2, "positive_classes": ["7"]},
-        model={"preset": "dense"},
-        epochs=2,
-    )
+    spec = mnist_spec(limit=2000, positive_classes=["7"], preset="dense", epochs=2)
     result = train(spec, DATA, quiet)
     untrained, last = result.history[0], result.history[-1]
     assert result.resolution.targets.class_names == ("not 7", "7")

@@ -16,7 +16,6 @@ from services import epochs, jobs
 from tests.api.conftest import MNIST_SPEC
 from tests.conftest import Service, as_worker
 from tests.web.conftest import Browser, text, wait_for_status
-from workers.recovery import forget_epochs_after
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
 
@@ -72,7 +71,7 @@ def test_a_job_whose_worker_was_lost_is_shown_queued_then_resumed_with_each_epoc
     assert page.get_by_role("button", name="Cancel job").is_enabled()
 
     as_worker(api_only, jobs.claim, job_id)
-    as_worker(api_only, forget_epochs_after, job_id, 1)
+    as_worker(api_only, epochs.forget_after, job_id, 1)
     wait_for_status(page, "running")
     assert text(page, "#resume-note") == ""
     record_epoch(api_only, job_id, 2, val_loss=0.9)

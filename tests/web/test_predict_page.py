@@ -8,6 +8,7 @@ from PIL import Image
 
 from core.settings import PROJECT_ROOT
 from tests.conftest import Service
+from tests.factories import job_spec
 from tests.web.conftest import Browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
@@ -59,18 +60,7 @@ def test_a_digit_drawn_on_the_canvas_is_recognised(web: Browser, form_run: dict)
     assert web.errors == []
 
 
-ASL_SPEC = {
-    "name": "web-asl",
-    "dataset": {"name": "asl", "limit": 4000, "validation": {"fraction": 0.1}},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 128, "activation": "relu"},
-            {"type": "dense", "units": 24, "activation": "softmax"},
-        ]
-    },
-    "epochs": 4,
-}
+ASL_SPEC = job_spec(name="web-asl", dataset="asl", classes=24, limit=4000, units=128, epochs=4)
 
 
 @pytest.fixture(scope="module")

@@ -6,26 +6,17 @@ import re
 import pytest
 
 from tests.conftest import Service
+from tests.factories import job_spec
 from tests.web.conftest import Browser, text, wait_for_status
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
 
 # Few rows, a wide layer and a brisk learning rate: validation loss soon turns up while
 # training loss keeps falling. Far more epochs than the test waits for.
-OVERFITTING_SPEC = {
-    "name": "web-overfit",
-    "dataset": {"name": "mnist", "limit": 300, "validation": {"fraction": 0.2}},
-    "model": {
-        "layers": [
-            {"type": "flatten"},
-            {"type": "dense", "units": 256, "activation": "relu"},
-            {"type": "dense", "units": 10, "activation": "softmax"},
-        ]
-    },
-    "optimizer": {"name": "adam", "learning_rate": 0.003},
-    "epochs": 500,
-    "batch_size": 16,
-}
+OVERFITTING_SPEC = job_spec(
+    name="web-overfit", limit=300, validation=0.2, units=256, epochs=500, batch_size=16,
+    optimizer={"name": "adam", "learning_rate": 0.003},
+)  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from api.app import create_app
-from core.settings import get_settings
+from core.settings import Settings
 from models import Job, JobEvent
 from models.base import utcnow
 from models.db import session_scope
 from services import jobs, recovery, trained_models, weights
 from services.artifacts import ArtifactStore, LocalArtifactStore, get_store
+from services.queue import Broker
 from tests.workers.test_tasks import (
     MODEL_NAMES,
     load,
@@ -37,10 +38,10 @@ EPOCHS = 4
 def take_over(job_id: str, *, claim: bool = True) -> None:
     """What the sweep does to a job whose worker's heartbeat is late: it queues the job again;
     then another worker claims it, as the next attempt."""
-    settings = get_settings()
+    settings = Settings()
     later = utcnow() + timedelta(seconds=settings.heartbeat_timeout_seconds + 1)
     with session_scope(settings.resolved_database_url) as session:
-        assert recovery.sweep(session, settings, later).resumed == [job_id]
+        assert recovery.sweep(session, settings, Broker(settings), later).resumed == [job_id]
     if claim:
         with session_scope(settings.resolved_database_url) as session:
             assert jobs.claim(session, job_id)
@@ -49,8 +50,8 @@ def take_over(job_id: str, *, claim: bool = True) -> None:
 def state(job_id: str) -> dict[str, Any]:
     """Everything a worker may write for the job: its row, epochs, events and stored files."""
     job, history = load(job_id)
-    folder = get_settings().resolved_artifacts_dir / job_id
-    with session_scope(get_settings().resolved_database_url) as session:
+    folder = Settings().resolved_artifacts_dir / job_id
+    with session_scope(Settings().resolved_database_url) as session:
         events = session.scalars(select(JobEvent.id).where(JobEvent.job_id == job_id)).all()
     return {
         "job": {
@@ -85,7 +86,7 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
 
     with monkeypatch.context() as patched:
         patched.setattr(tasks, "CheckpointWriter", TakenOverAfterEpoch2)
-        tasks.run_job(job_id)  # attempt 1
+        tasks.run_job(job_id, Settings())  # attempt 1
 
     taken_over = at_takeover["job"]
     assert (taken_over["status"], taken_over["attempts"]) == ("running", 2)
@@ -98,11 +99,11 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
     assert state(job_id) == at_takeover  # ... and wrote, deleted, and ended nothing after
     assert "attempt 1 was superseded" in caplog.text
 
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         job = jobs.get(session, job_id)
         spec = JobSpec.model_validate(job.spec)
-        deadline = Deadline(job.started_at, get_settings().job_time_limit_seconds)
-    tasks.train_claimed(job_id, spec, deadline, attempt=2)
+        deadline = Deadline(job.started_at, Settings().job_time_limit_seconds)
+    tasks.train_claimed(job_id, spec, deadline, 2, Settings())
 
     job, history = load(job_id)
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
@@ -111,7 +112,7 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
     assert [(r.epoch, r.loss, r.seconds) for r in history[:3]] == at_takeover["epochs"]
     assert f"job {job_id} resumes after epoch 2 (attempt 2)" in caplog.text
     assert stored_under(job_id) == model_files(attempt=2)  # the model; the checkpoints are gone
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         assert trained_models.get(session, job_id).onnx_key == f"{job_id}/a2/model.onnx"
 
 
@@ -132,17 +133,17 @@ def test_a_checkpoint_stored_under_the_old_key_format_still_resumes(
 
     with monkeypatch.context() as patched, pytest.raises(Killed):
         patched.setattr(tasks, "CheckpointWriter", DiesAfterEpoch2)
-        tasks.run_job(job_id)
+        tasks.run_job(job_id, Settings())
     # Checkpoints written before keys named the attempt were <job>/checkpoint/epoch-NNNN.*
-    checkpoints = get_settings().resolved_artifacts_dir / job_id / "checkpoint"
+    checkpoints = Settings().resolved_artifacts_dir / job_id / "checkpoint"
     for suffix in (".keras", ".json"):
         (checkpoints / f"a1-epoch-0002{suffix}").rename(checkpoints / f"epoch-0002{suffix}")
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         old_key = f"{job_id}/checkpoint/epoch-0002.keras"
         session.execute(update(Job).where(Job.id == job_id).values(checkpoint_key=old_key))
 
     take_over(job_id, claim=False)
-    tasks.run_job(job_id)  # attempt 2
+    tasks.run_job(job_id, Settings())  # attempt 2
 
     job, history = load(job_id)
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
@@ -163,15 +164,15 @@ def test_a_job_whose_worker_died_after_its_last_checkpoint_is_finished_by_the_ne
 
     with monkeypatch.context() as patched, pytest.raises(Killed):
         patched.setattr(tasks, "CheckpointWriter", DiesAfterTheLastEpoch)
-        tasks.run_job(job_id)
+        tasks.run_job(job_id, Settings())
     take_over(job_id, claim=False)
-    tasks.run_job(job_id)  # attempt 2: no epoch left to train, only the export
+    tasks.run_job(job_id, Settings())  # attempt 2: no epoch left to train, only the export
 
     job, history = load(job_id)
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
     assert [row.epoch for row in history] == list(range(EPOCHS + 1))
     assert job.final_metrics["loss"] == history[-1].loss
-    with TestClient(create_app(get_settings())) as api:
+    with TestClient(create_app(Settings())) as api:
         assert isinstance(served(api, job_id)["value"], float)
 
 
@@ -179,7 +180,7 @@ def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_delete
     home: Path, tmp_path: Path
 ):
     job_id = submit_line(epochs=EPOCHS)
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
     with session_scope(url) as session:
         assert jobs.claim(session, job_id)
     folder = tmp_path / "checkpoint"
@@ -196,7 +197,7 @@ def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_delete
                 take_over(job_id)
             return stored
 
-    store = get_store(get_settings())
+    store = get_store(Settings())
     first = CheckpointWriter(url, TakenOverWhileStoring(store.root), job_id, attempt=1)
     first(folder, 1)
     first(folder, 2)
@@ -247,8 +248,8 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
 ):
     caplog.set_level(logging.INFO, logger="workers.recovery")
     job_id = submit_line(epochs=EPOCHS)
-    url = get_settings().resolved_database_url
-    store = Recorded(get_store(get_settings()))
+    url = Settings().resolved_database_url
+    store = Recorded(get_store(Settings()))
     monkeypatch.setattr(tasks, "get_store", lambda settings: store)
     registered: dict[str, str] = {}  # key -> sha256, once attempt 2 has registered the model
     exported: list[int] = []
@@ -266,20 +267,20 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
             with session_scope(url) as session:
                 job_row = jobs.get(session, job_id)
                 spec = JobSpec.model_validate(job_row.spec)
-                deadline = Deadline(job_row.started_at, get_settings().job_time_limit_seconds)
-            tasks.train_claimed(job_id, spec, deadline, attempt=2)
+                deadline = Deadline(job_row.started_at, Settings().job_time_limit_seconds)
+            tasks.train_claimed(job_id, spec, deadline, 2, Settings())
             with session_scope(url) as session:
                 model = trained_models.get(session, job_id)
                 keys = [model.keras_key, model.onnx_key, weights.weights_key(model.keras_key)]
             registered.update({key: sha256(store.local_path(key)) for key in keys})
             store.puts.clear()
 
-    from training import export
+    from training.keras import export
 
     real_export, tasks_check_held = export.export_model, tasks.check_held
     monkeypatch.setattr(export, "export_model", export_model)
     monkeypatch.setattr(tasks, "check_held", check_then_stall)
-    tasks.run_job(job_id)  # attempt 1, which stalls after its check
+    tasks.run_job(job_id, Settings())  # attempt 1, which stalls after its check
 
     # Attempt 1 did upload its model after attempt 2 had registered one ...
     assert [key.rsplit("/", 1)[1] for key in store.puts] == MODEL_NAMES
@@ -293,7 +294,7 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
     assert "deleted the 3 model file(s) attempt 1 stored" in caplog.text
     job, _ = load(job_id)
     assert (job.status, job.attempts) == ("succeeded", 2)
-    with TestClient(create_app(get_settings())) as api:
+    with TestClient(create_app(Settings())) as api:
         download = api.get(f"/v1/models/{job_id}/download", params={"format": "onnx"})
         assert hashlib.sha256(download.content).hexdigest() == registered[f"{job_id}/a2/model.onnx"]
         assert isinstance(served(api, job_id)["value"], float)

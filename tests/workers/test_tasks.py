@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from core.settings import get_settings
+from core.settings import Settings
 from models.db import session_scope
 from services import dataset_uploads, datasets, epochs, jobs, specs, trained_models
 from services.artifacts import LocalArtifactStore, get_store
+from tests.harness import wiring
 from training.spec import JobSpec
 from workers import tasks
 from workers.recovery import CheckpointWriter
@@ -22,21 +23,21 @@ SPEC = {"dataset": {"name": "mnist", "limit": 50}, "model": {"preset": "dense"},
 
 
 def submit() -> str:
-    with session_scope(get_settings().resolved_database_url) as session:
-        return jobs.submit(session, JobSpec.model_validate(SPEC)).id
+    with session_scope(Settings().resolved_database_url) as session:
+        return jobs.submit(session, JobSpec.model_validate(SPEC), **wiring()).id
 
 
 def load(job_id: str):
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         job = jobs.get(session, job_id)
         return job, list(epochs.history(session, job_id))
 
 
 def test_a_job_that_is_no_longer_queued_is_left_alone(home: Path):
     job_id = submit()
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         assert jobs.claim(session, job_id)
-    run_job(job_id)  # a second delivery of a job another worker already runs
+    run_job(job_id, Settings())  # a second delivery of a job another worker already runs
     job, history = load(job_id)
     assert job.status == "running"
     assert history == []
@@ -45,7 +46,7 @@ def test_a_job_that_is_no_longer_queued_is_left_alone(home: Path):
 
 def test_claim_succeeds_once(home: Path):
     job_id = submit()
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
     with session_scope(url) as session:
         assert jobs.claim(session, job_id)
     with session_scope(url) as session:
@@ -56,9 +57,8 @@ def test_a_job_whose_data_is_missing_fails_with_a_readable_error(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     monkeypatch.setenv("DESCENT_DATA_DIR", str(tmp_path / "empty"))
-    get_settings.cache_clear()
     job_id = submit()
-    run_job(job_id)
+    run_job(job_id, Settings())
     job, _ = load(job_id)
     assert job.status == "failed"
     assert job.finished_at is not None
@@ -68,11 +68,10 @@ def test_a_job_whose_data_is_missing_fails_with_a_readable_error(
 
 def test_a_job_past_its_time_limit_fails_saying_so(home: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DESCENT_JOB_TIME_LIMIT_SECONDS", "1")
-    get_settings.cache_clear()
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         spec = JobSpec.model_validate({**SPEC, "dataset": {"name": "mnist", "limit": 2000}})
-        job_id = jobs.submit(session, spec.model_copy(update={"epochs": 200})).id
-    run_job(job_id)
+        job_id = jobs.submit(session, spec.model_copy(update={"epochs": 200}), **wiring()).id
+    run_job(job_id, Settings())
     job, history = load(job_id)
     assert job.status == "failed"
     assert "ran past its time limit of 1 seconds" in job.error
@@ -80,7 +79,7 @@ def test_a_job_past_its_time_limit_fails_saying_so(home: Path, monkeypatch: pyte
 
 
 def test_a_job_trains_on_its_own_owners_data_set_when_two_share_a_name(home: Path):
-    settings = get_settings()
+    settings = Settings()
     job_ids = {}
     with session_scope(settings.resolved_database_url) as session:
         for owner, features in (("alice", 1), ("bob", 3)):
@@ -93,9 +92,9 @@ def test_a_job_trains_on_its_own_owners_data_set_when_two_share_a_name(home: Pat
         )
         for owner in ("alice", "bob"):
             checked = specs.check(session, spec, settings, owner)
-            job_ids[owner] = jobs.submit(session, checked.spec, owner=owner).id
+            job_ids[owner] = jobs.submit(session, checked.spec, owner=owner, **wiring()).id
     for job_id in job_ids.values():
-        run_job(job_id)
+        run_job(job_id, Settings())
     with session_scope(settings.resolved_database_url) as session:
         for owner, shape in (("alice", [1]), ("bob", [3])):
             assert jobs.get(session, job_ids[owner]).status == "succeeded"
@@ -124,7 +123,6 @@ def store_kind(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.M
             monkeypatch.setenv(f"DESCENT_S3_{name.upper()}", value)
         monkeypatch.setenv("DESCENT_S3_SECRET_ACCESS_KEY", "test")
         monkeypatch.setenv("DESCENT_ARTIFACT_STORE", "s3")
-        get_settings.cache_clear()
         boto3.client(
             "s3",
             endpoint_url=endpoint,
@@ -137,7 +135,7 @@ def store_kind(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.M
 
 def stored_under(job_id: str) -> list[str]:
     """Every key the artifact store holds under the job's folder, read from the store itself."""
-    settings = get_settings()
+    settings = Settings()
     if settings.artifact_store == "local":
         folder = settings.resolved_artifacts_dir / job_id
         return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
@@ -157,7 +155,7 @@ def stored_under(job_id: str) -> list[str]:
 
 def submit_line(epochs: int) -> str:
     """A job fitting y = mx + b to the uploaded data set "line"."""
-    settings = get_settings()
+    settings = Settings()
     with session_scope(settings.resolved_database_url) as session:
         if datasets.find_uploaded(session, "line", "local") is None:
             upload = dataset_uploads.from_rows("line", "regression", [[1.0], [2.0]], [3.0, 5.0])
@@ -166,7 +164,7 @@ def submit_line(epochs: int) -> str:
             {"dataset": {"name": "line"}, "model": LINEAR, "loss": "mse", "epochs": epochs}
         )
         checked = specs.check(session, spec, settings, "local")
-        return jobs.create(session, checked.spec).id
+        return jobs.create(session, checked.spec, Settings()).id
 
 
 def served(api: TestClient, job_id: str) -> dict[str, Any]:
@@ -182,13 +180,13 @@ def served(api: TestClient, job_id: str) -> dict[str, Any]:
 
 def test_a_succeeded_jobs_checkpoints_are_deleted_and_its_model_still_serves(store_kind: str):
     job_id = submit_line(epochs=3)
-    run_job(job_id)
+    run_job(job_id, Settings())
     job, history = load(job_id)
     assert job.status == "succeeded"
     assert job.checkpoint_epoch == 3  # a checkpoint was written after every epoch ...
     assert job.checkpoint_key is None
     assert stored_under(job_id) == model_files()  # ... and none is left; the model is
-    with TestClient(create_app(get_settings())) as api:
+    with TestClient(create_app(Settings())) as api:
         assert isinstance(served(api, job_id)["value"], float)
         assert api.get(f"/v1/models/{job_id}/weights").status_code == 200
 
@@ -197,7 +195,7 @@ def test_a_cancelled_jobs_checkpoints_are_deleted_and_its_last_weights_still_ser
     home: Path, monkeypatch: pytest.MonkeyPatch
 ):
     job_id = submit_line(epochs=1_000)
-    url = get_settings().resolved_database_url
+    url = Settings().resolved_database_url
 
     class CancelAfterTwoCheckpoints(CheckpointWriter):
         """Cancels the job as the API does once its second checkpoint is stored: at that point
@@ -211,19 +209,19 @@ def test_a_cancelled_jobs_checkpoints_are_deleted_and_its_last_weights_still_ser
                     jobs.cancel(session, job_id)
 
     monkeypatch.setattr(tasks, "CheckpointWriter", CancelAfterTwoCheckpoints)
-    run_job(job_id)
+    run_job(job_id, Settings())
     job, history = load(job_id)
     assert job.status == "cancelled"
     assert 2 <= len(history) - 1 < 1_000  # it stopped early, after epochs it checkpointed
     assert stored_under(job_id) == model_files()
-    with TestClient(create_app(get_settings())) as api:
+    with TestClient(create_app(Settings())) as api:
         assert isinstance(served(api, job_id)["value"], float)
 
 
 def test_a_model_still_predicts_after_its_data_set_is_deleted(home: Path):
     job_id = submit_line(epochs=2)
-    run_job(job_id)
-    with TestClient(create_app(get_settings())) as api:
+    run_job(job_id, Settings())
+    with TestClient(create_app(Settings())) as api:
         before = served(api, job_id)
         assert api.delete("/v1/datasets/line").status_code == 204
         assert api.get("/v1/datasets/line").status_code == 404
@@ -245,7 +243,7 @@ def test_a_job_whose_checkpoints_cannot_be_deleted_still_succeeds(
 
     monkeypatch.setattr(LocalArtifactStore, "delete", refuse)
     job_id = submit_line(epochs=2)
-    run_job(job_id)
+    run_job(job_id, Settings())
     job, _ = load(job_id)
     assert (job.status, job.error) == ("succeeded", None)
     assert "could not delete job" in caplog.text
@@ -254,18 +252,18 @@ def test_a_job_whose_checkpoints_cannot_be_deleted_still_succeeds(
 
 def test_a_model_stored_before_files_were_kept_by_attempt_still_serves(home: Path):
     job_id = submit_line(epochs=2)
-    run_job(job_id)
-    with TestClient(create_app(get_settings())) as api:
+    run_job(job_id, Settings())
+    with TestClient(create_app(Settings())) as api:
         before = (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json())
     # Models registered before then have their files at <job>/model.* and <job>/weights.json.
-    folder = get_settings().resolved_artifacts_dir / job_id
+    folder = Settings().resolved_artifacts_dir / job_id
     for name in MODEL_NAMES:
         (folder / "a1" / name).rename(folder / name)
-    with session_scope(get_settings().resolved_database_url) as session:
+    with session_scope(Settings().resolved_database_url) as session:
         model = trained_models.get(session, job_id)
         model.keras_key, model.onnx_key = f"{job_id}/model.keras", f"{job_id}/model.onnx"
     assert stored_under(job_id) == MODEL_NAMES
-    with TestClient(create_app(get_settings())) as api:
+    with TestClient(create_app(Settings())) as api:
         assert (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json()) == before
         download = api.get(f"/v1/models/{job_id}/download", params={"format": "keras"})
         assert download.content == (folder / "model.keras").read_bytes()

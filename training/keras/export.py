@@ -13,11 +13,13 @@ import keras
 import numpy as np
 import onnxruntime as ort
 
+from core.errors import DescentError
+
 MAX_ABS_DIFF = 1e-5
 
 
-class ExportError(Exception):
-    pass
+class ExportError(DescentError):
+    """The exported ONNX model does not answer as the Keras model does."""
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@
 
 import { keyRejected, waitForKey } from "./key.js";
 
-export const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
-
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem?.detail || `the server answered ${status}`);
@@ -53,6 +51,28 @@ export async function api(path, { method = "GET", body } = {}) {
   const data = await problemOf(response);
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
+}
+
+let finished = null;
+
+/**
+ * The statuses a job moves no more from, as a Set, read once per page from the server's one
+ * list (GET v1/statuses). A 401 asked for a key; the next try waits for it.
+ */
+export function finishedStatuses() {
+  finished ??= (async () => {
+    for (;;) {
+      try {
+        return new Set((await api("v1/statuses")).finished);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 401)) {
+          finished = null; // the next caller tries again
+          throw error;
+        }
+      }
+    }
+  })();
+  return finished;
 }
 
 /** Save a file the API serves, as a link would, but sending the key (a link cannot). */

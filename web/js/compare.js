@@ -1,13 +1,14 @@
 // Overlay the curves of several jobs: one colour per job, validation solid, training dotted.
 // Jobs still running are re-read every few seconds.
 
-import { api, describeRate, el, FINISHED, jobLabel, number, percent, query } from "./api.js";
+import { api, describeRate, el, finishedStatuses, jobLabel, number, percent, query } from "./api.js";
 import { axisEnd, Chart, PALETTE } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 3000;
 let charts = [];
 let timer = null;
+const FINISHED = await finishedStatuses();
 
 function chosen() {
   return (query("ids") || "").split(",").filter(Boolean);

@@ -8,7 +8,7 @@ import {
   describeValidation,
   download,
   el,
-  FINISHED,
+  finishedStatuses,
   jobLabel,
   number,
   percent,
@@ -25,6 +25,7 @@ const rows = new Map(); // epoch -> history row, so a replayed event never doubl
 let job = null;
 let status = null;
 let stream = null;
+let FINISHED = new Set(); // the final statuses as the server names them, read before the job
 // Each status change is one transition: a read of the job lists them all, and the stream sends
 // one status event for each, in order, from the first. Counting them tells news from history.
 let known = 0; // the status changes the page has been told of, by a read or by the stream
@@ -241,6 +242,7 @@ if (!jobId) {
   $("title").textContent = "No job named";
   $("error").textContent = "Open a job from the list on the Train page.";
 } else {
+  FINISHED = await finishedStatuses();
   await refresh();
   if (job) listen();
 }
