@@ -33,6 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from core.statuses import FINISHED  # noqa: E402
 from tests.factories import job_spec  # noqa: E402
 from tests.harness import free_port  # noqa: E402
 from workers.devices import count_gpus  # noqa: E402
@@ -58,7 +59,7 @@ def wait(client: httpx.Client, job_id: str, timeout: float) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(f"/v1/jobs/{job_id}").json()
-        if job["status"] in ("succeeded", "failed", "cancelled"):
+        if job["status"] in FINISHED:
             return job
         time.sleep(1)
     raise TimeoutError(f"job {job_id} did not finish in {timeout}s")

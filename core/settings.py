@@ -42,14 +42,18 @@ class Settings(BaseSettings):
     artifact_store: Literal["local", "s3"] = Field(
         default="local", description="local: artifacts_dir; s3: a bucket every host shares."
     )
-    s3_bucket: str = ""
+    s3_bucket: str = Field(default="", description="s3 store: the bucket (required then).")
     s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
     s3_endpoint_url: str | None = Field(
         default=None, description="For S3-compatible stores such as MinIO; unset for AWS."
     )
-    s3_region: str | None = None
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    s3_region: str | None = Field(default=None, description="s3 store: the region, if needed.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="s3 store: key id; unset to use boto3's usual credentials."
+    )
+    s3_secret_access_key: str | None = Field(
+        default=None, description="s3 store: the secret that goes with s3_access_key_id."
+    )
     job_time_limit_seconds: int = Field(
         default=6 * 3600,
         ge=1,
@@ -98,8 +102,10 @@ class Settings(BaseSettings):
         description="Some worker consumes the gpu queue: accept accelerator=gpu and "
         "mixed_float16 jobs.",
     )
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field(
+        default="127.0.0.1", description="Address the server binds (`descent serve --host`)."
+    )
+    port: int = Field(default=8000, description="Port the server binds (`descent serve --port`).")
     max_instances_per_request: int = Field(
         default=10_000, ge=1, description="Most instances (images) one prediction request holds."
     )
