@@ -25,9 +25,11 @@ from core.settings import PROJECT_ROOT, Settings  # noqa: E402
 from models.db import session_scope  # noqa: E402
 from processes import migrate  # noqa: E402
 from services import jobs  # noqa: E402
+from services.artifacts import get_store  # noqa: E402
 from services.queue import Broker  # noqa: E402
 from tests.factories import job_spec_model  # noqa: E402
 from training.keras.fit import train  # noqa: E402
+from workers.attempt import Attempt  # noqa: E402
 from workers.progress import CancelCheck, ProgressRecorder  # noqa: E402
 
 SPEC = job_spec_model(limit=6000, units=128, epochs=3, batch_size=32)
@@ -52,14 +54,15 @@ def main() -> None:
             job_id = jobs.submit(session, SPEC, settings=settings, broker=Broker(settings)).id
         with session_scope(url) as session:
             jobs.claim(session, job_id)
+        attempt = Attempt(job_id, 1, settings, get_store(settings))
         timed()  # warm up: the first fit pays for tracing and data loading
         plain, watched = [], []
         for _ in range(args.runs):
             plain.append(timed())
             watched.append(
                 timed(
-                    should_stop=CancelCheck(url, job_id, 1),
-                    on_batch=ProgressRecorder(url, job_id, 1),
+                    should_stop=CancelCheck(attempt),
+                    on_batch=ProgressRecorder(attempt),
                 )
             )
     for index, name in enumerate(("wall", "CPU")):

@@ -1,8 +1,9 @@
 """The worker's side of live progress and cancellation: plain callables for the fit loop.
 
-Both open a short transaction of their own, so a listener sees progress as it happens and the
-API's cancel is seen within ``CANCEL_CHECK_SECONDS``. Neither may fail the job: a database
-hiccup costs one progress event or one check, not the training.
+Each opens a short transaction of its own, so a listener sees progress as it happens and the
+API's cancel is seen within ``CANCEL_CHECK_SECONDS``. Neither the cancel check nor the progress
+events may fail the job: a database hiccup costs one progress event or one check, not the
+training. The epoch's row is another matter (``EpochRecorder``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 
-from models.db import session_scope
-from services import events, jobs, recovery
+from services import epochs, events, jobs
+from workers.attempt import Attempt, Superseded
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +24,7 @@ class CancelCheck:
     """``should_stop()`` for the fit loop: true once the job's status is no longer running, or
     once the job was taken over and claimed by a later attempt than this worker's."""
 
-    def __init__(self, database_url: str, job_id: str, attempt: int) -> None:
-        self._url = database_url
-        self._job_id = job_id
+    def __init__(self, attempt: Attempt) -> None:
         self._attempt = attempt
         self._checked_at = 0.0
         self._stop = False
@@ -36,10 +35,12 @@ class CancelCheck:
             return self._stop
         self._checked_at = now
         try:
-            with session_scope(self._url) as session:
-                self._stop = jobs.should_stop(session, self._job_id, self._attempt)
+            with self._attempt.session() as session:
+                self._stop = jobs.should_stop(session, self._attempt.job_id, self._attempt.number)
         except Exception:
-            log.warning("could not read job %s's status; training on", self._job_id, exc_info=True)
+            log.warning(
+                "could not read job %s's status; training on", self._attempt.job_id, exc_info=True
+            )
         return self._stop
 
 
@@ -47,18 +48,29 @@ class ProgressRecorder:
     """``on_batch(epoch, step, steps, loss)`` for the fit loop: one progress event per call,
     none once the job was taken over by a later attempt (that one reports its own)."""
 
-    def __init__(self, database_url: str, job_id: str, attempt: int) -> None:
-        self._url = database_url
-        self._job_id = job_id
+    def __init__(self, attempt: Attempt) -> None:
         self._attempt = attempt
 
     def __call__(self, epoch: int, step: int, steps: int | None, loss: float | None) -> None:
+        job_id = self._attempt.job_id
         try:
-            with session_scope(self._url) as session:
-                if not recovery.hold(session, self._job_id, self._attempt):
-                    return
-                events.progress(
-                    session, self._job_id, epoch=epoch, step=step, steps=steps, loss=loss
-                )
+            with self._attempt.holding() as session:
+                events.progress(session, job_id, epoch=epoch, step=step, steps=steps, loss=loss)
+        except Superseded:
+            return
         except Exception:
-            log.warning("could not record job %s's progress", self._job_id, exc_info=True)
+            log.warning("could not record job %s's progress", job_id, exc_info=True)
+
+
+class EpochRecorder:
+    """``on_epoch(epoch, seconds, logs)`` for the fit loop: the epoch's row, written while the
+    attempt holds the job; ``Superseded`` (stopping the fit) once it does not. Unlike progress,
+    a failed write fails the job: its history would have a hole."""
+
+    def __init__(self, attempt: Attempt) -> None:
+        self._attempt = attempt
+
+    def __call__(self, epoch: int, seconds: float, logs: dict[str, float]) -> None:
+        patience = self._attempt.settings.overfitting_patience
+        with self._attempt.holding() as session:
+            epochs.record(session, self._attempt.job_id, epoch, seconds, logs, patience=patience)

@@ -3,9 +3,9 @@
 Like workers/progress.py these are plain objects handed to the fit loop; none may fail the job
 because of a database hiccup, except a checkpoint that cannot be stored, which fails loudly.
 
-Each is bound to the worker's attempt (the ``attempts`` count its claim made). Once the sweep
-has taken the job over, because this worker's heartbeat was late, a later attempt owns the job:
-this one's writes are refused (``services.recovery.hold``) and it stops with ``Superseded``.
+Each is bound to the worker's ``Attempt`` (workers/attempt.py). Once the sweep has taken the
+job over, because this worker's heartbeat was late, a later attempt owns the job: this one's
+writes are refused (``Attempt.holding``) and it stops with ``Superseded``.
 """
 
 from __future__ import annotations
@@ -18,20 +18,11 @@ from pathlib import Path
 
 from models import Job
 from models.base import utcnow
-from models.db import session_scope
 from services import recovery, trained_models
 from services.artifacts import ArtifactStore
+from workers.attempt import Attempt
 
 log = logging.getLogger(__name__)
-
-
-class Superseded(Exception):
-    """This worker's attempt no longer holds its job: the sweep took the job over and a later
-    attempt resumes it (or it ended meanwhile). The attempt stops and writes nothing more."""
-
-    def __init__(self, job_id: str, attempt: int) -> None:
-        super().__init__(f"job {job_id}: attempt {attempt} was taken over")
-        self.job_id, self.attempt = job_id, attempt
 
 
 class Heartbeat:
@@ -40,11 +31,9 @@ class Heartbeat:
     which is the point: silence means the worker is gone. A superseded attempt's beats are
     refused, so it never keeps the attempt that took over looking alive."""
 
-    def __init__(self, database_url: str, job_id: str, attempt: int, interval: float) -> None:
-        self._url = database_url
-        self._job_id = job_id
+    def __init__(self, attempt: Attempt) -> None:
         self._attempt = attempt
-        self._interval = interval
+        self._interval = attempt.settings.heartbeat_seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
 
@@ -59,10 +48,11 @@ class Heartbeat:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                with session_scope(self._url) as session:
-                    recovery.hold(session, self._job_id, self._attempt)
+                self._attempt.beat()
             except Exception:
-                log.warning("could not write job %s's heartbeat", self._job_id, exc_info=True)
+                log.warning(
+                    "could not write job %s's heartbeat", self._attempt.job_id, exc_info=True
+                )
 
 
 class CheckpointWriter:
@@ -76,41 +66,23 @@ class CheckpointWriter:
     Checkpoints written before keys named the attempt (``epoch-<NNNN>``) resume as before,
     through the pointer, which holds the whole key."""
 
-    def __init__(
-        self,
-        database_url: str,
-        store: ArtifactStore,
-        job_id: str,
-        attempt: int,
-        resumed_from: str | None = None,
-    ) -> None:
-        self._url = database_url
-        self._store = store
-        self._job_id = job_id
+    def __init__(self, attempt: Attempt, resumed_from: str | None = None) -> None:
         self._attempt = attempt
+        self._store = attempt.store
+        self._job_id = attempt.job_id
         self._previous = [resumed_from, checkpoint_state_key(resumed_from)] if resumed_from else []
 
     def __call__(self, folder: Path, epoch: int) -> None:
         from training.keras.checkpoints import MODEL_FILE, STATE_FILE
 
-        with session_scope(self._url) as session:
-            if not recovery.holds(session, self._job_id, self._attempt):
-                raise Superseded(self._job_id, self._attempt)  # nothing stored for nothing
-        stem = checkpoint_stem(self._job_id, self._attempt, epoch)
+        self._attempt.check_held()  # nothing stored for nothing
+        stem = checkpoint_stem(self._job_id, self._attempt.number, epoch)
         state_key = self._store.put_file(f"{stem}.json", folder / STATE_FILE)
         model_key = self._store.put_file(f"{stem}.keras", folder / MODEL_FILE)
-        with session_scope(self._url) as session:
-            pointed = recovery.hold(
-                session,
-                self._job_id,
-                self._attempt,
-                checkpoint_epoch=epoch,
-                checkpoint_key=model_key,
-            )
-        if not pointed:
-            # Taken over while storing: the files just written are nobody's resume point; the
-            # job's own end removes its whole checkpoint folder. Delete nothing here.
-            raise Superseded(self._job_id, self._attempt)
+        # Taken over while storing (Superseded): the files just written are nobody's resume
+        # point; the job's own end removes its whole checkpoint folder. Delete nothing here.
+        with self._attempt.holding(checkpoint_epoch=epoch, checkpoint_key=model_key):
+            pass  # the job points at the new checkpoint
         self._forget(self._previous)
         self._previous = [model_key, state_key]
 
@@ -121,7 +93,7 @@ class CheckpointWriter:
         checkpoint left behind costs space, so a failure is only logged."""
         try:
             removed = self._store.delete(f"{self._job_id}/checkpoint")
-            with session_scope(self._url) as session:
+            with self._attempt.session() as session:
                 recovery.forget_checkpoint(session, self._job_id)
         except Exception:
             log.warning("could not delete job %s's checkpoints", self._job_id, exc_info=True)
@@ -137,24 +109,24 @@ class CheckpointWriter:
                 log.warning("could not delete old checkpoint %s", key, exc_info=True)
 
 
-def discard_unregistered_model(
-    database_url: str, store: ArtifactStore, job_id: str, attempt: int
-) -> None:
+def discard_unregistered_model(attempt: Attempt) -> None:
     """Delete the model files a superseded attempt stored in its own folder: registering them
     was refused (it is conditional on holding the job), so nothing will read them. Only this
     attempt's folder goes, and not if the job's registered model points into it. Best effort:
     files left behind cost space, so a failure is only logged."""
-    folder = trained_models.files_folder(job_id, attempt)
+    job_id = attempt.job_id
+    folder = trained_models.files_folder(job_id, attempt.number)
     try:
-        with session_scope(database_url) as session:
+        with attempt.session() as session:
             if recovery.registers_files_in(session, job_id, folder):
                 return
-        removed = store.delete(folder)
+        removed = attempt.store.delete(folder)
     except Exception:
         log.warning("could not delete %s's unregistered model files", folder, exc_info=True)
         return
     if removed:
-        log.info("job %s: deleted the %s model file(s) attempt %s stored", job_id, removed, attempt)
+        number = attempt.number
+        log.info("job %s: deleted the %s model file(s) attempt %s stored", job_id, removed, number)
 
 
 def resume_point(store: ArtifactStore, job: Job):  # type: ignore[no-untyped-def]
@@ -175,14 +147,6 @@ def checkpoint_state_key(model_key: str) -> str:
 def checkpoint_stem(job_id: str, attempt: int, epoch: int) -> str:
     """The key, less its suffix, of attempt ``attempt``'s checkpoint after ``epoch``."""
     return f"{job_id}/checkpoint/a{attempt}-epoch-{epoch:04d}"
-
-
-def check_held(database_url: str, job_id: str, attempt: int) -> None:
-    """Raise ``Superseded`` if the job is no longer this attempt's; for a stop before slow
-    work (exporting, uploading) whose result would be thrown away."""
-    with session_scope(database_url) as session:
-        if not recovery.holds(session, job_id, attempt):
-            raise Superseded(job_id, attempt)
 
 
 class Deadline:

@@ -30,7 +30,8 @@ from tests.workers.test_tasks import (
 )
 from training.spec import JobSpec
 from workers import tasks
-from workers.recovery import CheckpointWriter, Deadline, Superseded
+from workers.attempt import Attempt, Superseded
+from workers.recovery import CheckpointWriter, Deadline
 
 EPOCHS = 4
 
@@ -103,7 +104,7 @@ def test_a_worker_taken_over_between_epochs_stops_and_the_next_attempt_finishes_
         job = jobs.get(session, job_id)
         spec = JobSpec.model_validate(job.spec)
         deadline = Deadline(job.started_at, Settings().job_time_limit_seconds)
-    tasks.train_claimed(job_id, spec, deadline, 2, Settings())
+    tasks.train_claimed(Attempt(job_id, 2, Settings(), get_store(Settings())), spec, deadline)
 
     job, history = load(job_id)
     assert (job.status, job.error, job.attempts) == ("succeeded", None, 2)
@@ -198,7 +199,7 @@ def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_delete
             return stored
 
     store = get_store(Settings())
-    first = CheckpointWriter(url, TakenOverWhileStoring(store.root), job_id, attempt=1)
+    first = CheckpointWriter(Attempt(job_id, 1, Settings(), TakenOverWhileStoring(store.root)))
     first(folder, 1)
     first(folder, 2)
     with pytest.raises(Superseded):
@@ -214,7 +215,7 @@ def test_a_checkpoint_stored_by_a_superseded_attempt_moves_no_pointer_and_delete
         "checkpoint/a1-epoch-0003.keras",
     ]
 
-    second = CheckpointWriter(url, store, job_id, attempt=2, resumed_from=resume_key)
+    second = CheckpointWriter(Attempt(job_id, 2, Settings(), store), resumed_from=resume_key)
     second(folder, 3)
     job, _ = load(job_id)
     assert (job.checkpoint_epoch, job.checkpoint_key) == (
@@ -258,9 +259,9 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
         exported.append(1)
         return real_export(*args, **kwargs)
 
-    def check_then_stall(database_url: str, job: str, attempt: int) -> None:
-        tasks_check_held(database_url, job, attempt)
-        if attempt == 1 and exported and not registered:
+    def check_then_stall(attempt: Attempt) -> None:
+        real_check_held(attempt)
+        if attempt.number == 1 and exported and not registered:
             # Attempt 1 passed its last check before uploading, then stalled past the
             # heartbeat timeout: attempt 2 claims the job and finishes it meanwhile.
             take_over(job_id)
@@ -268,7 +269,7 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
                 job_row = jobs.get(session, job_id)
                 spec = JobSpec.model_validate(job_row.spec)
                 deadline = Deadline(job_row.started_at, Settings().job_time_limit_seconds)
-            tasks.train_claimed(job_id, spec, deadline, 2, Settings())
+            tasks.train_claimed(Attempt(job_id, 2, Settings(), store), spec, deadline)
             with session_scope(url) as session:
                 model = trained_models.get(session, job_id)
                 keys = [model.keras_key, model.onnx_key, weights.weights_key(model.keras_key)]
@@ -277,9 +278,9 @@ def test_an_attempt_that_stalls_before_uploading_never_replaces_the_registered_m
 
     from training.keras import export
 
-    real_export, tasks_check_held = export.export_model, tasks.check_held
+    real_export, real_check_held = export.export_model, Attempt.check_held
     monkeypatch.setattr(export, "export_model", export_model)
-    monkeypatch.setattr(tasks, "check_held", check_then_stall)
+    monkeypatch.setattr(Attempt, "check_held", check_then_stall)
     tasks.run_job(job_id, Settings())  # attempt 1, which stalls after its check
 
     # Attempt 1 did upload its model after attempt 2 had registered one ...
