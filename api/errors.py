@@ -81,9 +81,10 @@ def _headers(error: DescentError) -> dict[str, str]:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` as JSON can carry it: what JSON cannot hold (a path, a NumPy number, a set)
-    is written as its text, so a problem body never fails to render."""
-    return json.loads(json.dumps(value, default=str))
+    """``value`` as JSON can carry it: what JSON cannot hold (a path, a NumPy number, a set,
+    NaN or an infinity sent in a spec) is written as its text, so a problem body never fails
+    to render."""
+    return json.loads(json.dumps(value, default=str), parse_constant=str)
 
 
 def problem(

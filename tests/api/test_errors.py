@@ -75,3 +75,13 @@ def test_the_statuses_the_page_and_clients_read_are_the_one_list(client: TestCli
     served = client.get("/v1/statuses").json()
     assert served["statuses"] == [status.value for status in JobStatus]
     assert set(served["finished"]) == FINISHED == {"succeeded", "failed", "cancelled"}
+
+
+def test_nan_or_infinity_in_a_spec_is_refused_with_a_422_that_names_the_field(client: TestClient):
+    for number in ("NaN", "Infinity", "-Infinity", "1e400"):
+        body = '{"dataset": {"name": "mnist"}, "model": {"preset": "dense"}, "epochs": %s}'
+        response = client.post(
+            "/v1/jobs", content=body % number, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        assert any(error["field"] == "epochs" for error in response.json()["errors"])
