@@ -88,3 +88,29 @@ def test_a_layer_kind_the_server_knows_appears_in_the_form(web: Browser):
     assert page.locator("#activation").input_value() == "relu"
     web.shot("06-gaussian-noise-layer")
     assert web.errors == []
+
+
+def test_a_form_whose_layer_kinds_did_not_load_at_first_waits_and_then_works(web: Browser):
+    page = web.page
+    refused: list[str] = []
+
+    def refuse_once(route) -> None:
+        if not refused:
+            refused.append(route.request.url)
+            route.fulfill(status=503, content_type="application/problem+json", body="{}")
+        else:
+            route.continue_()
+
+    page.route("**/v1/layers", refuse_once)
+    try:
+        page.goto("/")
+        page.locator("#form-status").filter(has_text="trying again").wait_for()
+        assert page.locator("#submit").is_disabled()  # nothing half-known is sent
+        page.wait_for_function("!document.getElementById('submit').disabled")
+        assert refused
+        assert page.locator("#form-status").inner_text().strip() == ""
+        assert page.locator("#activation").input_value() == "relu"
+        page.get_by_label("a layer list").check()
+        assert "gaussian_noise" in page.locator("#layer-0-type option").all_inner_texts()
+    finally:
+        page.unroute("**/v1/layers")

@@ -53,25 +53,34 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+const RETRY_MS = 2000;
+
+/**
+ * GET what the page cannot work without (the layer kinds, the statuses), until it comes: a 401
+ * asked for a key and the next try waits for it; any other failure (the server restarting, a
+ * network blip) is passed to ``onError`` and tried again after a pause, so a page never stays
+ * broken for want of a reload.
+ */
+export async function apiUntilAnswered(path, onError = () => {}) {
+  for (;;) {
+    try {
+      return await api(path);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) continue;
+      onError(error);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
+  }
+}
+
 let finished = null;
 
 /**
  * The statuses a job moves no more from, as a Set, read once per page from the server's one
- * list (GET v1/statuses). A 401 asked for a key; the next try waits for it.
+ * list (GET v1/statuses).
  */
 export function finishedStatuses() {
-  finished ??= (async () => {
-    for (;;) {
-      try {
-        return new Set((await api("v1/statuses")).finished);
-      } catch (error) {
-        if (!(error instanceof ApiError && error.status === 401)) {
-          finished = null; // the next caller tries again
-          throw error;
-        }
-      }
-    }
-  })();
+  finished ??= apiUntilAnswered("v1/statuses").then((statuses) => new Set(statuses.finished));
   return finished;
 }
 

@@ -11,8 +11,18 @@ export class JobForm {
     this.form = form;
     this.layers = new LayerEditor($("layers"));
     this.classes = { mnist: 10, asl: 24 };
-    this.layers.ready.then(({ activations }) => this.showActivations(activations), (error) => {
-      $("form-status").textContent = `Could not load the layer kinds: ${error.message}`;
+    // Nothing is sent until the form knows the layer kinds and activations it offers.
+    $("submit").disabled = true;
+    this.layers.onCatalogError = (error) => {
+      const text = `Could not load the layer kinds (${error.message}); trying again…`;
+      $("form-status").textContent = text;
+    };
+    this.layers.ready.then(({ activations }) => {
+      $("submit").disabled = false;
+      if ($("form-status").textContent.startsWith("Could not load the layer kinds")) {
+        $("form-status").textContent = "";
+      }
+      this.showActivations(activations);
     });
     $("validation").addEventListener("change", () => this.showFraction());
     for (const radio of form.querySelectorAll('input[name="model-mode"]'))

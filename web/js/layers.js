@@ -2,21 +2,14 @@
 // Every control has a label and a data-field naming it the way the API's errors do
 // ("model.layers[1].units"), so a validation message lands next to the right input.
 
-import { api, ApiError, el } from "./api.js";
+import { apiUntilAnswered, el } from "./api.js";
 
 /**
  * The layer kinds and activations the server knows (GET v1/layers): each kind lists its fields
  * with their types, defaults and allowed values, so a kind added on the server appears here.
  */
-export async function loadCatalog() {
-  for (;;) {
-    try {
-      return await api("v1/layers");
-    } catch (error) {
-      // A 401 asked for a key; the next call waits for it. Anything else is for the caller.
-      if (!(error instanceof ApiError && error.status === 401)) throw error;
-    }
-  }
+export function loadCatalog(onError) {
+  return apiUntilAnswered("v1/layers", onError);
 }
 
 // How a field's value is written in an input and read back for the spec.
@@ -40,7 +33,7 @@ export class LayerEditor {
       { type: "dense", units: 128, activation: "relu" },
       { type: "dense", units: 10, activation: "softmax" },
     ];
-    this.ready = loadCatalog().then((catalog) => {
+    this.ready = loadCatalog((error) => this.onCatalogError?.(error)).then((catalog) => {
       for (const kind of catalog.kinds) this.kinds.set(kind.type, kind);
       this.render();
       return catalog;
