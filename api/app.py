@@ -1,5 +1,6 @@
 """The FastAPI application factory."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -46,8 +47,8 @@ async def sweeping(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if reconciler:
-            reconciler.stop()
+        if reconciler:  # waits for a sweep under way; the event loop goes on meanwhile
+            await asyncio.to_thread(reconciler.stop)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
@@ -12,8 +12,9 @@ from core.errors import Conflict, NotFound
 from core.settings import Settings
 from models import Job, JobStatus, TrainedModel
 from services.artifacts import ArtifactStore
-from serving.cards import SCALINGS, ModelCard, make_card
-from serving.sessions import gone
+
+if TYPE_CHECKING:
+    from serving.cards import ModelCard
 
 
 def files_folder(job_id: str, attempt: int) -> str:
@@ -75,6 +76,11 @@ def card(
     owner: str | None = None,
 ) -> ModelCard:
     """What prediction needs to know about a model, from its row (404/409/410 if it can't)."""
+    # Imported here, not above: workers register models through this module and never predict,
+    # so they need not load ONNX Runtime and Pillow.
+    from serving.cards import SCALINGS, make_card
+    from serving.sessions import gone
+
     row = get(session, model_id, owner)  # another owner's model: 404
     try:
         path = store.local_path(row.onnx_key)
