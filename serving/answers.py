@@ -3,18 +3,18 @@
 Pixel rows and ``{"b64": ...}`` images (a JSON body), an ``.npy`` array, or image files: each
 is checked against the per-request limit and the model's ``top_k``, turned into the model's
 input batch and run. The answer is a plain structure (numpy rows included) that the API writes
-as JSON.
+as JSON; it says which scale the numbers sent were read on (``serving.scales``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from serving.errors import TooLarge
+from serving.errors import InputError, TooLarge
 from serving.inputs import (
+    Batch,
     Scale,
+    ScaleOption,
     array_to_batch,
     batch_to_pixels,
     images_to_batch,
@@ -31,7 +31,7 @@ def from_instances(
     *,
     limit: int,
     top_k: int | None,
-    scale: Scale | None,
+    scale: ScaleOption | None,
     include_input: bool = False,
 ) -> dict[str, Any]:
     """Pixel rows and base64 images, as a JSON body holds them."""
@@ -47,7 +47,7 @@ def from_npy(
     *,
     limit: int,
     top_k: int | None,
-    scale: Scale | None,
+    scale: ScaleOption | None,
     include_input: bool = False,
 ) -> dict[str, Any]:
     """An array of instances, as ``numpy.save`` writes it."""
@@ -59,31 +59,51 @@ def from_npy(
 
 
 def from_images(
-    model: ServedModel, files: list[bytes], *, top_k: int | None, include_input: bool = False
+    model: ServedModel,
+    files: list[bytes],
+    *,
+    top_k: int | None,
+    scale: ScaleOption | None = None,
+    include_input: bool = False,
 ) -> dict[str, Any]:
-    """Image files, one instance each (their number is capped as they are read)."""
+    """Image files, one instance each (their number is capped as they are read); they are
+    0-255 pixels by nature, so ``"unit"`` is refused rather than ignored."""
+    if scale == "unit":
+        raise InputError(
+            'image files are decoded to 0-255 pixels; "scale": "unit" applies to arrays of '
+            "0-1 values",
+            fix='leave out scale (or send "auto" or "pixels") with image files',
+        )
     check_top_k(model.card, top_k)
     return answer(model, images_to_batch(files, model.card.input), top_k, include_input)
 
 
 def answer(
-    model: ServedModel, batch: np.ndarray, top_k: int | None, include_input: bool = False
+    model: ServedModel, batch: Batch, top_k: int | None, include_input: bool = False
 ) -> dict[str, Any]:
-    """The model's answer to each instance of the batch; with ``include_input``, each answer
-    also holds what the model was given."""
-    predictions = predict(model, batch, top_k)
+    """The model's answer to each instance of the batch, and the scale the batch was read on;
+    with ``include_input``, each answer also holds what the model was given."""
+    predictions = predict(model, batch.values, top_k)
     if include_input:
         # What the model was given, e.g. an image file after its conversion (the web page shows
         # it): 0-255 pixels for an image model, the features as they are otherwise.
-        seen = batch_to_pixels(batch, model.card.input)
+        seen = batch_to_pixels(batch.values, model.card.input)
         for prediction, pixels in zip(predictions, seen, strict=True):
             prediction["input"] = pixels
-    return {"model_id": model.card.id, "predictions": predictions}
+    return {"model_id": model.card.id, "scale": batch.scale, "predictions": predictions}
 
 
-def input_scale(model: ServedModel, requested: Scale | None) -> Scale:
+def input_scale(model: ServedModel, requested: ScaleOption | None) -> ScaleOption | Scale:
     """Features of an uploaded data set go in as they are; images as the request says."""
-    return "raw" if model.card.scaling == "none" else requested or "pixels"
+    if model.card.scaling != "none":
+        return requested or "auto"
+    if requested not in (None, "auto"):
+        raise InputError(
+            f'"scale": "{requested}" applies to pixels; this model was trained on an uploaded '
+            "table of features, which it takes as they were uploaded",
+            fix='leave out "scale" (or send "auto")',
+        )
+    return "raw"
 
 
 def check_count(count: int, limit: int) -> None:

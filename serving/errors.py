@@ -10,6 +10,7 @@ class InputError(InvalidInput, ValueError):
     """The instances cannot be fed to the model; the message says what was expected."""
 
     title = "Invalid instances"
+    code = "input_invalid"
 
 
 class TooLarge(PayloadTooLarge):
@@ -22,3 +23,4 @@ class ModelFileGone(Gone):
     """The model is registered but its file is missing or unreadable."""
 
     title = "Model file gone"
+    code = "model_gone"

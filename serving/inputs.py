@@ -1,10 +1,11 @@
 """Turn request instances into the model's input batch, with the training preprocessing.
 
 Three kinds of instance reach a model: pixel rows (JSON lists, or an ``.npy`` array), each
-``H×W`` nested or flat, as 0-255 pixels or, with ``scale="unit"``, as 0-1 floats already
-scaled the way training scales; and image files (``{"b64": ...}`` in JSON, or uploaded files),
-which ``serving.images`` converts to pixels first. Pixels are then scaled by
-``training.preprocessing.scale_pixels``, the function training used, so the two cannot drift.
+``H×W`` nested (``H×W×1`` and ``1×H×W`` too) or flat, as 0-255 pixels or 0-1 values already
+divided by 255 (``serving.scales`` says which, or refuses to guess); and image files
+(``{"b64": ...}`` in JSON, or uploaded files), which ``serving.images`` converts to 0-255
+pixels. Pixels are then scaled by ``training.preprocessing.scale_pixels``, the function
+training used, so the two cannot drift.
 """
 
 from __future__ import annotations
@@ -13,32 +14,28 @@ import base64
 import binascii
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from serving.errors import InputError
 from serving.images import Background, PixelBudget, image_to_pixels
+from serving.scales import RANGES, Scale, ScaleOption, read_scale
 from training.preprocessing import PIXEL_MAX, scale_pixels
 
 __all__ = [
+    "Batch",
     "InputError",
     "ModelInput",
     "Scale",
+    "ScaleOption",
     "array_to_batch",
     "batch_to_pixels",
     "pixels_to_batch",
     "read_npy",
 ]
-
-# "raw": features of an uploaded data set, which training fed to the model as they were.
-Scale = Literal["pixels", "unit", "raw"]
-RANGES: dict[str, tuple[float, str]] = {
-    "pixels": (PIXEL_MAX, "pixel values from 0 to 255"),
-    "unit": (1.0, 'values from 0 to 1 (with "scale": "unit")'),
-    "raw": (math.inf, "finite numbers, the features as in the uploaded data set"),
-}
 
 NPY_HEADERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
@@ -57,52 +54,85 @@ class ModelInput:
     images: bool = True  # False for a model trained on an uploaded table of features
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A model's input batch, float32 ``(N, *input_shape)``, and the scale it was read on."""
+
+    values: np.ndarray
+    scale: Scale
+
+
 def pixels_to_batch(
-    instances: list[Any], input_shape: tuple[int, ...], scale: Scale = "pixels"
-) -> np.ndarray:
+    instances: list[Any], input_shape: tuple[int, ...], scale: ScaleOption | Scale = "auto"
+) -> Batch:
     """Pixel rows (nested ``H×W`` lists or flat lists) -> float32 batch in [0, 1]."""
+    return array_to_batch(rows_to_array(instances, input_shape, scale), input_shape, scale)
+
+
+def rows_to_array(
+    instances: list[Any], input_shape: tuple[int, ...], scale: ScaleOption | Scale
+) -> np.ndarray:
     if not instances:
         raise InputError("instances is empty; send at least one image")
     try:
-        array = np.asarray(instances, dtype=np.float64)
+        return np.asarray(instances, dtype=np.float64)
     except (ValueError, TypeError):
         raise InputError(
             f"instances are ragged or not numbers; {_expected(input_shape, scale)}"
         ) from None
-    return array_to_batch(array, input_shape, scale)
 
 
-def array_to_batch(array: np.ndarray, input_shape: tuple[int, ...], scale: Scale) -> np.ndarray:
-    """A numeric array of instances (first axis) -> float32 batch, after checking it."""
-    size = math.prod(input_shape)
+def array_to_batch(
+    array: np.ndarray,
+    input_shape: tuple[int, ...],
+    scale: ScaleOption | Scale,
+    positions: Sequence[int] | None = None,
+) -> Batch:
+    """A numeric array of instances (first axis) -> float32 batch, after checking it;
+    ``positions`` are the instances' indices in the request, where they are not 0, 1, ..."""
+    check_instances(array, input_shape, scale)
+    read = read_scale(array, scale, positions)
+    if read in ("unit", "raw"):
+        # Already scaled as training scales (scale_pixels maps 0-255 onto these 0-1 values),
+        # or features that training used as they are.
+        return Batch(np.asarray(array, dtype=np.float32).reshape((-1, *input_shape)), read)
+    return Batch(scale_pixels(array, input_shape), read)
+
+
+def check_instances(
+    array: np.ndarray, input_shape: tuple[int, ...], scale: ScaleOption | Scale
+) -> None:
+    """Refuses an array whose instances do not have the model's shape, saying what to send."""
     per_instance = array.shape[1:]
-    accepted = (input_shape[0], size)  # nested rows (H×W...) or one flat row per instance
-    if not per_instance or math.prod(per_instance) != size or per_instance[0] not in accepted:
+    if not per_instance or not fits(per_instance, input_shape):
         got = list(per_instance) if per_instance else "a single number"
-        raise InputError(f"instances have shape {got} each; {_expected(input_shape, scale)}")
+        detail = f"instances have shape {got} each; {_expected(input_shape, scale)}"
+        if array.ndim and fits(array.shape, input_shape):
+            raise InputError(
+                f"{detail}; they look like one instance of shape {list(array.shape)} without "
+                "the list of instances around it",
+                fix='send a list of instances, {"instances": [instance]} (for a numpy array '
+                "x of one instance, x[None])",
+            )
+        raise InputError(detail)
     if array.shape[0] == 0:
         raise InputError("instances is empty; send at least one image")
     if array.dtype.kind not in "biuf":
         raise InputError(f"instances hold {array.dtype} values; {_expected(input_shape, scale)}")
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise InputError(f"instances hold NaN or infinite values; send {RANGES[scale][1]}")
-    top, allowed = RANGES[scale]
-    low, high = array.min(), array.max()
-    if scale != "raw" and (low < 0 or high > top):
-        hint = (
-            '; these look like 0-255 pixels: leave out "scale": "unit"'
-            if scale == "unit" and high <= PIXEL_MAX and low >= 0
-            else ""
-        )
-        raise InputError(f"values range from {low:g} to {high:g}; send {allowed}{hint}")
-    if scale in ("unit", "raw"):
-        # Already scaled as training scales (scale_pixels maps 0-255 onto these 0-1 values),
-        # or features that training used as they are.
-        return np.asarray(array, dtype=np.float32).reshape((-1, *input_shape))
-    return scale_pixels(array, input_shape)
 
 
-def npy_to_batch(data: bytes, input_shape: tuple[int, ...], scale: Scale) -> np.ndarray:
+def fits(shape: tuple[int, ...], input_shape: tuple[int, ...]) -> bool:
+    """One instance of the model's shape: that shape, flat, or with axes of length 1 added or
+    left out (``28×28``, ``28×28×1``, ``1×28×28``, ``784``: the same numbers in the same
+    order)."""
+    size = math.prod(input_shape)
+    if math.prod(shape) != size:
+        return False
+    squeezed = tuple(n for n in shape if n != 1)
+    return squeezed in (tuple(n for n in input_shape if n != 1), (size,))
+
+
+def npy_to_batch(data: bytes, input_shape: tuple[int, ...], scale: ScaleOption | Scale) -> Batch:
     """The bytes of an ``.npy`` file (``numpy.save``) holding instances -> float32 batch."""
     return array_to_batch(read_npy(data), input_shape, scale)
 
@@ -135,23 +165,38 @@ def read_npy(data: bytes) -> np.ndarray:
     return np.frombuffer(payload, dtype=dtype).reshape(shape, order="F" if fortran_order else "C")
 
 
-def instances_to_batch(instances: list[Any], model: ModelInput, scale: Scale) -> np.ndarray:
-    """JSON instances, pixel rows and ``{"b64": ...}`` images mixed freely -> one batch."""
+def instances_to_batch(
+    instances: list[Any], model: ModelInput, scale: ScaleOption | Scale = "auto"
+) -> Batch:
+    """JSON instances, pixel rows and ``{"b64": ...}`` images mixed freely -> one batch. The
+    pixel rows are read on one scale together; images are 0-255 pixels by nature."""
     if not any(isinstance(instance, dict) for instance in instances):
         return pixels_to_batch(instances, model.input_shape, scale)
-    parts, budget = [], PixelBudget(model.max_request_pixels)
+    parts: dict[int, np.ndarray] = {}
+    rows: dict[int, np.ndarray] = {}
+    budget = PixelBudget(model.max_request_pixels)
     for index, instance in enumerate(instances):
         try:
             if isinstance(instance, dict):
-                parts.append(image_to_batch(_b64_bytes(instance), model, budget))
+                parts[index] = image_to_batch(_b64_bytes(instance), model, budget)
             else:
-                parts.append(pixels_to_batch([instance], model.input_shape, scale))
+                rows[index] = rows_to_array([instance], model.input_shape, scale)
+                check_instances(rows[index], model.input_shape, scale)
         except InputError as exc:
-            raise InputError(f"instances[{index}]: {exc}", fix=exc.fix) from None
-    return np.concatenate(parts)
+            raise InputError(f"instances[{index}]: {exc}", fix=exc.fix, errors=exc.errors) from None
+    read: Scale = "pixels"
+    if rows:
+        # Stacked, so that the rows are read on one scale (per row, 0-1 rows could pass as
+        # 0-255 ones); each keeps its own shape until the batch is reshaped.
+        flat = np.concatenate([row.reshape(1, -1) for row in rows.values()])
+        batch = array_to_batch(flat, model.input_shape, scale, positions=list(rows))
+        parts.update(zip(rows, (values[None] for values in batch.values), strict=True))
+        read = batch.scale
+    return Batch(np.concatenate([parts[index] for index in range(len(instances))]), read)
 
 
-def images_to_batch(files: list[bytes], model: ModelInput) -> np.ndarray:
+def images_to_batch(files: list[bytes], model: ModelInput) -> Batch:
+    """Image files, decoded to 0-255 pixels and scaled as training scaled them."""
     _takes_images(model)
     if not files:
         raise InputError("no image files in the form; attach at least one image file")
@@ -161,7 +206,7 @@ def images_to_batch(files: list[bytes], model: ModelInput) -> np.ndarray:
             parts.append(image_to_batch(data, model, budget))
         except InputError as exc:
             raise InputError(f"file {index + 1} of {len(files)}: {exc}", fix=exc.fix) from None
-    return np.concatenate(parts)
+    return Batch(np.concatenate(parts), "pixels")
 
 
 def batch_to_pixels(batch: np.ndarray, model: ModelInput) -> np.ndarray:
@@ -207,9 +252,12 @@ def _b64_bytes(instance: dict[str, Any]) -> bytes:
         ) from None
 
 
-def _expected(input_shape: tuple[int, ...], scale: Scale) -> str:
+def _expected(input_shape: tuple[int, ...], scale: ScaleOption | Scale) -> str:
     size, values = math.prod(input_shape), RANGES[scale][1]
     if len(input_shape) < 2:
         return f"each instance must be a list of {size} {values}"
     height, width = input_shape[0], input_shape[1]
-    return f"each instance must be a {height}×{width} nested list or a flat list of {size} {values}"
+    return (
+        f"each instance must be a {height}×{width} nested list (or {height}×{width}×1) or a "
+        f"flat list of {size} {values}"
+    )

@@ -1,7 +1,15 @@
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from typing_extensions import TypeAliasType
+
+from api.schemas.pages import Page
+from serving.scales import Scale, ScaleOption
+from training.vocabulary import Task
+
+# serving.cards.SCALINGS as a schema enum (a test keeps the two the same).
+Scaling = TypeAliasType("Scaling", Literal["divide_by_255", "none"])
 
 
 class JobRef(BaseModel):
@@ -11,40 +19,82 @@ class JobRef(BaseModel):
     name: str | None
 
 
+class ExportCheck(BaseModel):
+    """How closely the exported ONNX model matched Keras on a few training rows."""
+
+    max_abs_diff: float | None = Field(
+        default=None, description="The largest difference between their outputs."
+    )
+    samples: int | None = Field(default=None, description="How many rows were compared.")
+
+
 class ModelPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str = Field(description="The same as the id of the job that trained it.")
     job: JobRef = Field(description="The job that trained it.")
     dataset: str
-    task: str = Field(description="classification, binary or regression: what predictions hold.")
+    task: Task = Field(description="classification, binary or regression: what predictions hold.")
     class_names: list[str]
     input_shape: list[int]
-    scaling: str = Field(description="How pixels 0-255 are scaled before the model sees them.")
+    scaling: Scaling = Field(
+        description="How the model's inputs are scaled before it sees them: divide_by_255 "
+        "(pixels 0-255 to 0-1) or none."
+    )
     metrics: dict[str, float] = Field(description="The final epoch's metrics.")
-    export_check: dict[str, Any] = Field(description="How closely ONNX matched Keras at export.")
+    export_check: ExportCheck = Field(description="How closely ONNX matched Keras at export.")
     created_at: datetime
 
 
-class ModelList(BaseModel):
-    items: list[ModelPublic]
+class ModelList(Page[ModelPublic]):
+    """A page of trained models."""
+
+
+# A drawn "1", white on black as MNIST's digits are: a realistic instance for the examples.
+DIGIT_ONE = [
+    [255 if 12 <= col <= 14 and 4 <= row <= 23 else 0 for col in range(28)] for row in range(28)
+]
+ONE_PROBABILITIES = [0.0002, 0.9871, 0.0013, 0.0004, 0.0021, 0.0003, 0.0011, 0.0052, 0.0018, 0.0005]
+
+
+class ImageB64(BaseModel):
+    """An image file inside a JSON body: its bytes in base64."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    b64: str = Field(
+        description="Base64 (standard alphabet, padded) of a PNG, JPEG, GIF, BMP or WebP file; "
+        "decoded as 0-255 pixels, whatever the request's scale.",
+        examples=["iVBORw0KGgoAAAANSUhEUgAAABwAAAAcCAAAAABXZoBIAAAA..."],
+    )
+
+
+# Validation of the items is skipped: serving checks the numbers as one array, far faster
+# than a model per number would, and says what is wrong with them (serving.inputs).
+Instance = SkipValidation[list[float] | list[list[float]] | list[list[list[float]]] | ImageB64]
 
 
 class PredictRequest(BaseModel):
     """The JSON body of a prediction: TF Serving's row format, plus two options."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    instances: list[Any] = Field(
-        description=(
-            "One entry per image: a 28×28 nested list or a flat list of 784 pixels (0-255, or "
-            '0-1 with "scale": "unit"), or {"b64": "<base64 of a PNG or JPEG file>"}.'
-        ),
-        examples=[[[[0] * 28] * 28]],
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"instances": [DIGIT_ONE], "scale": "auto"}],
+        },
     )
-    scale: Literal["pixels", "unit"] | None = Field(
-        default=None,
-        description='"pixels" (default): values 0-255; "unit": values 0-1, already scaled.',
+
+    instances: list[Instance] = Field(
+        description="One entry per instance: a 28×28 nested list (28×28×1 and 1×28×28 too) or "
+        'a flat list of 784 numbers, as 0-255 pixels or 0-1 values (see "scale"); or an image '
+        'file, {"b64": ...}. Pixel rows and b64 images may be mixed.',
+    )
+    scale: ScaleOption = Field(
+        default="auto",
+        description='How to read the numbers: "pixels" 0-255; "unit" 0-1, already divided by '
+        '255 (what x / 255 gives); "auto" (default): by the values, and refused with a 422 '
+        "when they fit neither or could be either (values only 0 and 1, 0-1 rows mixed with "
+        "0-255 ones, values below 0 or above 255). Image files are always 0-255.",
     )
     top_k: int | None = Field(
         default=None,
@@ -55,12 +105,23 @@ class PredictRequest(BaseModel):
 
 
 class ClassScore(BaseModel):
+    """One of the k most likely classes."""
+
     label: str
     class_index: int
     probability: float
 
 
 class Prediction(BaseModel):
+    """The model's answer for one instance: a classifier's label and probabilities (or only
+    its top k), or a regression model's value."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"label": "1", "class_index": 1, "probabilities": ONE_PROBABILITIES}]
+        }
+    )
+
     label: str | None = Field(
         default=None, description="The class name: a digit for mnist, a letter for asl."
     )
@@ -74,13 +135,35 @@ class Prediction(BaseModel):
     value: float | list[float] | None = Field(
         default=None, description="A regression model's output, instead of the above."
     )
-    input: list[Any] | None = Field(
+    input: list[list[int]] | list[float] | None = Field(
         default=None,
         description="With include_input: what the model was given, as 28×28 rows of 0-255 "
-        "pixels for an image model (an image file after its conversion).",
+        "pixels for an image model (an image file after its conversion), or the features as "
+        "they are for a model trained on an uploaded table.",
     )
 
 
 class PredictResponse(BaseModel):
+    """The answers, one per instance in the order sent, and how the numbers sent were read."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_id": "3f2c9a0e5b7d4c2a8e6f0b1d9c7a5e3f",
+                    "scale": "pixels",
+                    "predictions": [
+                        {"label": "1", "class_index": 1, "probabilities": ONE_PROBABILITIES}
+                    ],
+                }
+            ]
+        }
+    )
+
     model_id: str
+    scale: Scale = Field(
+        description='How the numbers sent were read: "pixels" (0-255, divided by 255 as in '
+        'training; image files are always read so), "unit" (0-1, taken as they are) or "raw" '
+        "(a model trained on an uploaded table: features as they are)."
+    )
     predictions: list[Prediction]

@@ -92,6 +92,9 @@ def npy(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+NPY = {"content-type": "application/x-npy"}
+
+
 def post(client: TestClient, model_id: str, query: str = "", **kwargs):
     return client.post(f"/v1/models/{model_id}/predict{query}", **kwargs)
 
@@ -119,6 +122,82 @@ def test_every_input_form_gives_the_same_answers(client: TestClient, model_id: s
         assert indices == [p["class_index"] for p in reference], name
         for got, want in zip(predictions, reference, strict=True):
             np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=1e-6)
+
+
+UNIT = IMAGES / 255.0
+SCALES = {  # the same digits, as users hold them, and the scale each must be read on
+    "0-255 ints": ({"json": {"instances": IMAGES.tolist()}}, "pixels"),
+    "0-255 floats": ({"json": {"instances": IMAGES.astype(float).tolist()}}, "pixels"),
+    "0-1 floats": ({"json": {"instances": UNIT.tolist()}}, "unit"),
+    "0-1 floats, 28×28×1": ({"json": {"instances": UNIT[..., None].tolist()}}, "unit"),
+    "0-1 floats, flat": ({"json": {"instances": UNIT.reshape(3, 784).tolist()}}, "unit"),
+    "0-1 floats, unit asked": ({"json": {"instances": UNIT.tolist(), "scale": "unit"}}, "unit"),
+    "0-1 npy, N×1×28×28": (
+        {"content": npy(UNIT[:, None].astype(np.float32)), "headers": NPY},
+        "unit",
+    ),
+    "0-255 npy, N×28×28×1": ({"content": npy(IMAGES[..., None]), "headers": NPY}, "pixels"),
+    "files": (
+        {"files": [("f", (f"{i}.png", png(d), "image/png")) for i, d in enumerate(IMAGES)]},
+        "pixels",
+    ),
+}
+
+
+def test_every_scale_and_shape_of_the_same_digits_gives_the_same_answers(client, model_id):
+    reference = post(client, model_id, json={"instances": IMAGES.tolist()}).json()["predictions"]
+    for name, (kwargs, scale) in SCALES.items():
+        response = post(client, model_id, **kwargs)
+        assert response.status_code == 200, (name, response.text)
+        assert response.json()["scale"] == scale, name
+        predictions = response.json()["predictions"]
+        assert [p["class_index"] for p in predictions] == [p["class_index"] for p in reference], (
+            name
+        )
+        for got, want in zip(predictions, reference, strict=True):
+            np.testing.assert_allclose(got["probabilities"], want["probabilities"], atol=1e-6)
+
+
+BINARY = (IMAGES > 127).astype(int)
+MIXED = [IMAGES[0].tolist(), UNIT[1].tolist()]
+UNGUESSED = [  # body, query, what the detail says, what the fix says
+    ({"instances": BINARY.tolist()}, "", "every value is 0 or 1", '"scale": "unit"'),
+    ({"instances": ((UNIT - 0.1307) / 0.3081).tolist()}, "", "values range", "do not standardise"),
+    ({"instances": MIXED}, "", "instances 1 hold values from 0 to 1", '"scale": "unit"'),
+    ({"instances": IMAGES[0].tolist()}, "", "without the list of instances", "[instance]"),
+    ({"instances": IMAGES.tolist(), "scale": "unit"}, "", "look like 0-255", 'leave out "scale"'),
+    ({"instances": UNIT.tolist(), "scale": "unit"}, "?scale=pixels", "in the query", "once"),
+]
+
+
+@pytest.mark.parametrize(("body", "query", "detail", "fix"), UNGUESSED)
+def test_values_on_no_clear_scale_are_a_422_that_says_which_to_send(
+    client, model_id, body, query, detail, fix
+):
+    response = post(client, model_id, query, json=body)
+    assert_problem(response, 422, detail)
+    problem = response.json()
+    assert fix in problem.get("fix", "") + problem["detail"], problem
+
+
+def test_binary_values_are_answered_on_the_scale_asked(client: TestClient, model_id: str):
+    body = {"instances": BINARY.tolist()}
+    unit = post(client, model_id, json={**body, "scale": "unit"}).json()
+    pixels = post(client, model_id, "?scale=pixels", json=body).json()
+    assert (unit["scale"], pixels["scale"]) == ("unit", "pixels")
+    assert unit["predictions"] != pixels["predictions"]
+    headers = NPY
+    response = post(client, model_id, content=npy(BINARY.astype(np.uint8)), headers=headers)
+    assert_problem(response, 422, "every value is 0 or 1")
+    assert response.json()["errors"][0]["field"] == "scale"
+    response = post(client, model_id, "?scale=unit", content=npy(BINARY), headers=headers)
+    assert response.json()["scale"] == "unit"
+
+
+def test_image_files_are_not_read_as_0_1_values(client: TestClient, model_id: str):
+    files = [("file", ("0.png", png(IMAGES[0]), "image/png"))]
+    assert_problem(post(client, model_id, "?scale=unit", files=files), 422, "0-255 pixels")
+    assert post(client, model_id, "?scale=pixels", files=files).json()["scale"] == "pixels"
 
 
 def test_top_k_can_be_asked_in_the_body_or_the_query(client: TestClient, model_id: str):

@@ -113,6 +113,58 @@ def test_every_input_form_gives_the_keras_models_predictions(
     assert [p["label"] for p in predictions] == [names[p["class_index"]] for p in predictions]
 
 
+def test_the_same_digits_on_either_scale_and_in_any_shape_get_the_same_answers(
+    service: Service, trained: dict, keras_answers: dict
+):
+    """The issue's silent wrong answer: 20 test digits as a Keras user holds them after x / 255
+    were read as 0-255 pixels. Every scale and shape now gives the Keras model's answers, and
+    the answer says which scale it read."""
+    images, _ = test_split("mnist.npz", 20)
+    unit = images / 255.0
+    npy = {"headers": {"content-type": "application/x-npy"}}
+    forms = {
+        "0-255 ints": ({"json": {"instances": images.tolist()}}, "pixels"),
+        "0-255 floats": ({"json": {"instances": images.astype(float).tolist()}}, "pixels"),
+        "0-1 floats": ({"json": {"instances": unit.tolist()}}, "unit"),
+        "0-1 floats, 28×28×1": ({"json": {"instances": unit[..., None].tolist()}}, "unit"),
+        "0-1 floats, flat": ({"json": {"instances": unit.reshape(20, 784).tolist()}}, "unit"),
+        "0-255 ints, flat": ({"json": {"instances": images.reshape(20, 784).tolist()}}, "pixels"),
+        "0-1 float32 npy": ({"content": npy_bytes(unit.astype(np.float32)), **npy}, "unit"),
+        "0-255 npy, 28×28×1": ({"content": npy_bytes(images[..., None]), **npy}, "pixels"),
+    }
+    expected = keras_answers["mnist"][:20]
+    predict = f"/v1/models/{trained['mnist']}/predict"
+    for name, (kwargs, scale) in forms.items():
+        response = service.client.post(predict, **kwargs)
+        assert response.status_code == 200, (name, response.text)
+        assert response.json()["scale"] == scale, name
+        got = np.array([p["probabilities"] for p in response.json()["predictions"]])
+        assert got.argmax(axis=1).tolist() == expected.argmax(axis=1).tolist(), name
+        np.testing.assert_allclose(got, expected, atol=1e-5, err_msg=name)
+
+
+def test_values_that_could_be_either_scale_are_refused_with_the_fix(
+    service: Service, trained: dict
+):
+    images, _ = test_split("mnist.npz", 20)
+    predict = f"/v1/models/{trained['mnist']}/predict"
+    binarised = {"instances": (images > 127).astype(int).tolist()}
+    mixed = {"instances": [images[0].tolist(), (images[1] / 255.0).tolist()]}
+    standardised = {"instances": ((images / 255.0 - 0.1307) / 0.3081).tolist()}
+    for body in (binarised, mixed, standardised):
+        response = service.client.post(predict, json=body)
+        assert response.status_code == 422, response.text
+        assert '"scale": "unit"' in response.json()["fix"]
+    answer = service.client.post(predict, json={**binarised, "scale": "unit"}).json()
+    assert answer["scale"] == "unit" and len(answer["predictions"]) == 20
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
 def test_digits_drawn_dark_on_light_paper_are_read_correctly(service: Service, trained: dict):
     """One test digit per class that the model knows well, enlarged and drawn in dark ink on
     cream paper (JPEG) and as black strokes on a transparent canvas (PNG), as people upload."""

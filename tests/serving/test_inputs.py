@@ -22,8 +22,8 @@ SHAPE = (28, 28, 1)
 
 def test_nested_and_flat_instances_give_the_training_preprocessing():
     image = np.arange(784, dtype=np.int64).reshape(28, 28) % 256
-    nested = pixels_to_batch([image.tolist()], SHAPE)
-    flat = pixels_to_batch([image.ravel().tolist()], SHAPE)
+    nested = pixels_to_batch([image.tolist()], SHAPE).values
+    flat = pixels_to_batch([image.ravel().tolist()], SHAPE).values
     expected = scale_pixels(image[None], SHAPE)
     assert nested.shape == (1, 28, 28, 1)
     np.testing.assert_array_equal(nested, expected)
@@ -36,6 +36,7 @@ def test_nested_and_flat_instances_give_the_training_preprocessing():
         ([], "empty"),
         ([[1, 2, 3]], "28×28"),
         ([[[0] * 27] * 28], "28×28"),
+        ([[[0] * 4] * 196], "28×28"),  # 784 numbers, but not in rows of 28
         ([[0] * 784, [0] * 10], "ragged"),
         ([["a"] * 784], "not numbers"),
         ([[float("nan")] * 784], "NaN"),
@@ -67,19 +68,50 @@ MODEL = ModelInput(SHAPE, background="dark")
 
 def test_unit_scale_values_are_taken_as_already_scaled():
     batch = pixels_to_batch((IMAGES / 255.0).tolist(), SHAPE, scale="unit")
-    np.testing.assert_allclose(batch, EXPECTED, atol=1e-7)
+    np.testing.assert_allclose(batch.values, EXPECTED, atol=1e-7)
+    assert batch.scale == "unit"
 
 
 def test_an_npy_array_in_any_of_the_instance_shapes_gives_the_same_batch():
-    for array in (IMAGES, IMAGES.reshape(3, 784), IMAGES[..., None], IMAGES.astype(np.float64)):
-        np.testing.assert_array_equal(npy_to_batch(npy(array), SHAPE, "pixels"), EXPECTED)
-    fortran = np.asfortranarray(IMAGES)
-    np.testing.assert_array_equal(npy_to_batch(npy(fortran), SHAPE, "pixels"), EXPECTED)
+    shapes = (IMAGES, IMAGES.reshape(3, 784), IMAGES[..., None], IMAGES[:, None])
+    for array in (*shapes, IMAGES.astype(np.float64), np.asfortranarray(IMAGES)):
+        batch = npy_to_batch(npy(array), SHAPE, "auto")
+        np.testing.assert_array_equal(batch.values, EXPECTED)
+        assert batch.scale == "pixels"
+
+
+@pytest.mark.parametrize(
+    "array",
+    [IMAGES[0], IMAGES[0].reshape(784), IMAGES[0][..., None]],
+    ids=["28x28", "784", "28x28x1"],
+)
+def test_one_instance_without_the_instance_axis_is_refused_with_how_to_send_it(array):
+    for send in (
+        lambda: npy_to_batch(npy(array), SHAPE, "auto"),
+        lambda: pixels_to_batch(array.tolist(), SHAPE),
+    ):
+        with pytest.raises(InputError, match="without the list of instances around it") as caught:
+            send()
+        assert caught.value.fix.startswith('send a list of instances, {"instances": [instance]}')
+        assert "x[None]" in caught.value.fix
 
 
 def test_b64_images_and_pixel_rows_mix_in_one_request():
     instances = [{"b64": png(IMAGES[0])}, IMAGES[1].tolist(), {"b64": png(IMAGES[2])}]
-    np.testing.assert_array_equal(instances_to_batch(instances, MODEL, "pixels"), EXPECTED)
+    batch = instances_to_batch(instances, MODEL, "auto")
+    np.testing.assert_array_equal(batch.values, EXPECTED)
+    assert batch.scale == "pixels"
+
+
+def test_pixel_rows_among_b64_images_are_read_on_one_scale_together():
+    unit = (IMAGES / 255.0).tolist()
+    instances = [{"b64": png(IMAGES[0])}, unit[1], unit[2]]
+    batch = instances_to_batch(instances, MODEL, "auto")
+    np.testing.assert_allclose(batch.values, EXPECTED, atol=1e-7)
+    assert batch.scale == "unit"
+    mixed = [{"b64": png(IMAGES[0])}, IMAGES[1].tolist(), unit[2]]
+    with pytest.raises(InputError, match=r"instances 2 hold values from 0 to 1"):
+        instances_to_batch(mixed, MODEL, "auto")
 
 
 @pytest.mark.parametrize(
@@ -124,3 +156,10 @@ def test_uploaded_files_are_named_by_their_position_when_refused():
         images_to_batch([base64.b64decode(png(IMAGES[0])), b"hello"], MODEL)
     with pytest.raises(InputError, match="no image files"):
         images_to_batch([], MODEL)
+
+
+def test_image_files_are_read_as_pixels():
+    files = [base64.b64decode(png(IMAGES[i])) for i in (0, 2)]  # dark borders: not inverted
+    batch = images_to_batch(files, MODEL)
+    np.testing.assert_array_equal(batch.values, EXPECTED[[0, 2]])
+    assert batch.scale == "pixels"
