@@ -163,10 +163,30 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
+def _enums_inlined(root: dict[str, Any]) -> dict[str, Any]:
+    """The schema with each named set of values (``$defs/Activation``) written where it is
+    used, so that the page lists the values in place rather than linking to them."""
+    enums = {name: d for name, d in root.get("$defs", {}).items() if "enum" in d}
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        name = node.get("$ref", "").rsplit("/", 1)[-1]
+        if name in enums:
+            node = {**enums[name], **{k: v for k, v in node.items() if k != "$ref"}}
+        return {key: inline(value) for key, value in node.items()}
+
+    inlined = inline(root)
+    inlined["$defs"] = {k: v for k, v in inlined.get("$defs", {}).items() if k not in enums}
+    return inlined
+
+
 def spec_page() -> str:
     from training.spec import JobSpec
 
-    schema = JobSpec.model_json_schema()
+    schema = _enums_inlined(JobSpec.model_json_schema())
     models: dict[str, type[BaseModel]] = {}
     _models_in(JobSpec, models)
     lines = [
@@ -176,8 +196,9 @@ def spec_page() -> str:
         "Every field of a job spec (`POST /v1/jobs`, `POST /v1/jobs/validate`, the `base` and",
         "items of `POST /v1/batches`, and the YAML/JSON files `descent submit` reads), from the",
         "pydantic models that validate it. A field not listed is refused. The same schema is",
-        "served at `/docs` and `/openapi.json` as `JobSpec`. What the fields mean together (the",
-        "task, the label encoding, presets, what is checked and derived) is in",
+        "served at `/docs` and `/openapi.json` as `JobSpec-Input` (answers hold `JobSpec-Output`:",
+        "the same fields, every one written out, shorthands expanded). What the fields mean",
+        "together (the task, the label encoding, presets, what is checked and derived) is in",
         "[concepts.md](concepts.md).",
         "",
         "Contents: "

@@ -15,6 +15,8 @@ from core.errors import Unavailable
 class DatasetError(Unavailable):
     """A data file is missing, altered or unreadable; the message says which and how to fix it."""
 
+    code = "dataset_unavailable"
+
 
 @dataclass(frozen=True)
 class DatasetInfo:

@@ -7,7 +7,7 @@ Names and defaults follow Keras: ``"kernel_initializer": "he_normal"``,
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import (
     BaseModel,
@@ -18,28 +18,35 @@ from pydantic import (
     Tag,
     model_validator,
 )
+from typing_extensions import TypeAliasType
 
 from training.vocabulary import Activation
 
 
 class Strict(BaseModel):
-    # A misspelt field is refused rather than silently ignored.
-    model_config = ConfigDict(extra="forbid")
+    # A misspelt field is refused rather than silently ignored. As sent, a field with a default
+    # may be left out; as answered (JobPublic.spec, SpecCheck.spec) every field is written out,
+    # so the response schemas list them all as required.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
 
 
 # --- initializers -------------------------------------------------------------------------
 
-SIMPLE_INITIALIZERS = (
-    "glorot_uniform",
-    "glorot_normal",
-    "he_normal",
-    "he_uniform",
-    "lecun_normal",
-    "lecun_uniform",
-    "orthogonal",
-    "zeros",
-    "ones",
+InitializerName = TypeAliasType(
+    "InitializerName",
+    Literal[
+        "glorot_uniform",
+        "glorot_normal",
+        "he_normal",
+        "he_uniform",
+        "lecun_normal",
+        "lecun_uniform",
+        "orthogonal",
+        "zeros",
+        "ones",
+    ],
 )
+SIMPLE_INITIALIZERS: tuple[str, ...] = get_args(InitializerName.__value__)
 
 
 class ConstantInitializer(Strict):
@@ -85,7 +92,10 @@ def _plain_initializer(value: Any) -> Any:
     return value
 
 
-_initializer_members = tuple(Annotated[Literal[n], Tag(n)] for n in SIMPLE_INITIALIZERS) + (  # type: ignore[valid-type]
+# Each name is its own tag, so that an unknown name is refused listing every allowed one; each
+# name's member is the whole InitializerName set, so that the schema holds the names as one enum
+# (a generated client then reads the default "zeros" as a name, not as a mismatched const).
+_initializer_members = tuple(Annotated[InitializerName, Tag(n)] for n in SIMPLE_INITIALIZERS) + (
     Annotated[ConstantInitializer, Tag("constant")],
     Annotated[RandomNormalInitializer, Tag("random_normal")],
     Annotated[RandomNormalInitializer, Tag("truncated_normal")],
@@ -120,6 +130,9 @@ class Regularizer(Strict):
         return self
 
 
+RegularizerName = TypeAliasType("RegularizerName", Literal["l1", "l2", "l1_l2"])
+
+
 def _named_regularizer(value: Any) -> Any:
     # Keras accepts "l1", "l2" and "l1_l2" with a factor of 0.01.
     names = {"l1": ("l1",), "l2": ("l2",), "l1_l2": ("l1", "l2")}
@@ -135,7 +148,10 @@ def _named_regularizer(value: Any) -> Any:
 
 RegularizerField = Annotated[
     Regularizer | None,
-    BeforeValidator(_named_regularizer),
+    BeforeValidator(
+        _named_regularizer,
+        json_schema_input_type=Union[Regularizer, RegularizerName, None],  # noqa: UP007
+    ),
     Field(description='{"l1": f, "l2": f}, or "l1" / "l2" / "l1_l2" for a factor of 0.01.'),
 ]
 
@@ -147,7 +163,10 @@ def _pair(value: Any) -> Any:
 
 
 Size = Annotated[int, Field(ge=1, le=4_096)]
-Pair = Annotated[tuple[Size, Size], BeforeValidator(_pair)]
+Pair = Annotated[
+    tuple[Size, Size],
+    BeforeValidator(_pair, json_schema_input_type=Union[Size, tuple[Size, Size]]),  # noqa: UP007
+]
 ActivationField = Annotated[
     Activation,
     Field(
@@ -161,6 +180,6 @@ Slope = Annotated[
 ]
 UseBias = Annotated[bool, Field(description="Whether the layer adds a bias b to w·x.")]
 Padding = Annotated[
-    Literal["valid", "same"],
+    TypeAliasType("Padding", Literal["valid", "same"]),
     Field(description='"valid": no padding (the image shrinks); "same": keeps height and width.'),
 ]

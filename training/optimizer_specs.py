@@ -7,9 +7,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
+from typing_extensions import TypeAliasType
 
 from training.layer_specs import Strict
 
@@ -169,7 +170,10 @@ class Nadam(Strict):
     clipvalue: Clip = None
 
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "adagrad", "rmsprop", "nadam")
+OptimizerName = TypeAliasType(
+    "OptimizerName", Literal["sgd", "adam", "adamw", "adagrad", "rmsprop", "nadam"]
+)
+OPTIMIZERS: tuple[str, ...] = get_args(OptimizerName.__value__)
 OptimizerSpec = Annotated[
     SGD | Adam | AdamW | Adagrad | RMSprop | Nadam,
     Field(

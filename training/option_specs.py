@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
+from typing_extensions import TypeAliasType
 
 from training.layer_specs import Strict
 
@@ -42,6 +43,9 @@ class ReduceOnPlateauSpec(Strict):
     min_lr: float = Field(default=0.0, ge=0, description="The rate never goes below this.")
 
 
+Flip = TypeAliasType("Flip", Literal["none", "horizontal", "vertical", "horizontal_and_vertical"])
+
+
 class AugmentationSpec(Strict):
     """Random changes to training images, drawn anew each epoch; validation images are untouched."""
 
@@ -50,9 +54,7 @@ class AugmentationSpec(Strict):
     translation: float = Field(
         default=0, ge=0, lt=1, description="Shift up to ± this share of height and width."
     )
-    flip: Literal["none", "horizontal", "vertical", "horizontal_and_vertical"] = Field(
-        default="none", description="Mirror images at random."
-    )
+    flip: Flip = Field(default="none", description="Mirror images at random.")
 
     @model_validator(mode="after")
     def _something(self) -> AugmentationSpec:

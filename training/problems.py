@@ -24,6 +24,7 @@ class SpecError(InvalidInput, ValueError):
     """The spec cannot train on this data set; ``problems`` says why, field by field."""
 
     title = "Invalid job spec"
+    code = "spec_invalid"
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(

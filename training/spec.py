@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
+from typing_extensions import TypeAliasType
 
 from training.layer_specs import INITIALIZERS, Slope
 from training.layer_specs import Strict as _Strict
@@ -36,7 +37,14 @@ from training.layers import (
     MaxPool2DLayer,
     ReshapeLayer,
 )
-from training.optimizer_specs import OPTIMIZERS, SCHEDULES, Adam, OptimizerSpec, default_name
+from training.optimizer_specs import (
+    OPTIMIZERS,
+    SCHEDULES,
+    Adam,
+    OptimizerName,
+    OptimizerSpec,
+    default_name,
+)
 from training.option_specs import AugmentationSpec, EarlyStoppingSpec, ReduceOnPlateauSpec
 from training.vocabulary import CROSSENTROPY_LOSSES, Activation, Loss, Metric, Task
 
@@ -61,7 +69,7 @@ __all__ = [
 ]
 
 Layer = LayerSpec
-Preset = Literal["dense", "cnn"]
+Preset = TypeAliasType("Preset", Literal["dense", "cnn"])
 PRESETS = ("dense", "cnn")
 
 
@@ -76,15 +84,27 @@ def _fraction_from_number(value: Any) -> Any:
     return value
 
 
+ValidationSplit = TypeAliasType("ValidationSplit", Literal["test", "none"])
+Fraction = Annotated[float, Field(gt=0, lt=1)]
 Validation = Annotated[
     Union[  # noqa: UP007
-        Annotated[Literal["test", "none"], Tag("choice")],
+        Annotated[ValidationSplit, Tag("choice")],
         Annotated[ValidationFraction, Tag("fraction")],
     ],
     Discriminator(lambda v: "choice" if isinstance(v, str) else "fraction"),
-    BeforeValidator(_fraction_from_number),
+    # The request schema also shows the shorthand 0.2 for {"fraction": 0.2}.
+    BeforeValidator(
+        _fraction_from_number,
+        json_schema_input_type=Union[ValidationSplit, Fraction, ValidationFraction],  # noqa: UP007
+    ),
 ]
-ClassName = Annotated[str, BeforeValidator(lambda v: str(v) if isinstance(v, int) else v)]
+ClassName = Annotated[
+    str,
+    BeforeValidator(
+        lambda v: str(v) if isinstance(v, int) else v,
+        json_schema_input_type=Union[str, int],  # noqa: UP007
+    ),
+]
 
 
 class DatasetSpec(_Strict):
@@ -141,8 +161,12 @@ class ModelSpec(_Strict):
         return self
 
 
+Accelerator = TypeAliasType("Accelerator", Literal["gpu", "cpu", "any"])
+Precision = TypeAliasType("Precision", Literal["float32", "mixed_float16"])
+
+
 class ResourcesSpec(_Strict):
-    accelerator: Literal["gpu", "cpu", "any"] = Field(
+    accelerator: Accelerator = Field(
         default="any",
         description="gpu: only a GPU worker takes it; cpu: only a CPU worker; any: the first free.",
     )
@@ -171,7 +195,11 @@ class JobSpec(_Strict):
         description="Default: accuracy for classification and binary; mse, rmse and mae "
         "(without the loss itself) for regression.",
     )
-    optimizer: OptimizerSpec = Field(default_factory=lambda: Adam(name="adam"))
+    optimizer: OptimizerSpec = Field(
+        default_factory=lambda: Adam(name="adam"),
+        description='A name ("sgd") or an object with Keras\' arguments ({"name": "sgd", '
+        '"learning_rate": 0.1, "momentum": 0.9}); default {"name": "adam"}.',
+    )
     epochs: int = Field(default=5, ge=1, description="Passes over the training rows.")
     batch_size: int = Field(default=32, ge=1, description="Rows per gradient step.")
     shuffle: bool = Field(default=True, description="Shuffle the training rows every epoch.")
@@ -190,7 +218,7 @@ class JobSpec(_Strict):
     )
     label_encoding: SkipJsonSchema[Any] = Field(default=None, exclude=True)
     resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
-    precision: Literal["float32", "mixed_float16"] = Field(
+    precision: Precision = Field(
         default="float32", description="mixed_float16 needs a GPU (resources.accelerator gpu)."
     )
 
@@ -204,7 +232,11 @@ class JobSpec(_Strict):
             )
         return self
 
-    @field_validator("optimizer", mode="before")
+    @field_validator(
+        "optimizer",
+        mode="before",
+        json_schema_input_type=Union[OptimizerName, OptimizerSpec],  # noqa: UP007
+    )
     @classmethod
     def _adam_by_default(cls, value: Any) -> Any:
         return default_name(value)

@@ -1,43 +1,52 @@
 """The words a job spec may use: activations, losses, metrics, tasks. Imports no TensorFlow.
 
-Each set is a ``Literal`` (so the schema in ``/docs`` lists the allowed values) and a tuple
-of the same values (so checks and messages can name them).
+Each set is a named ``Literal`` (so the OpenAPI schema holds it once, as an enum that generated
+clients turn into one type, while validation and its messages stay pydantic's ``literal_error``)
+and a tuple of the same values (so checks and messages can name them).
 """
 
 from __future__ import annotations
 
 from typing import Literal, get_args
 
-Activation = Literal[
-    "linear",
-    "relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "elu",
-    "selu",
-    "gelu",
-    "swish",
-    "softplus",
-    "leaky_relu",
-]
-Loss = Literal[
-    "mse",
-    "rmse",
-    "mae",
-    "huber",
-    "binary_crossentropy",
-    "categorical_crossentropy",
-    "sparse_categorical_crossentropy",
-]
-Metric = Literal["accuracy", "mse", "rmse", "mae"]
-Task = Literal["classification", "binary", "regression"]
-LabelEncoding = Literal["one_hot", "integer", "binary", "values"]
+from typing_extensions import TypeAliasType
 
-ACTIVATIONS: tuple[str, ...] = get_args(Activation)
-LOSSES: tuple[str, ...] = get_args(Loss)
-METRICS: tuple[str, ...] = get_args(Metric)
-TASKS: tuple[str, ...] = get_args(Task)
+Activation = TypeAliasType(
+    "Activation",
+    Literal[
+        "linear",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "elu",
+        "selu",
+        "gelu",
+        "swish",
+        "softplus",
+        "leaky_relu",
+    ],
+)
+Loss = TypeAliasType(
+    "Loss",
+    Literal[
+        "mse",
+        "rmse",
+        "mae",
+        "huber",
+        "binary_crossentropy",
+        "categorical_crossentropy",
+        "sparse_categorical_crossentropy",
+    ],
+)
+Metric = TypeAliasType("Metric", Literal["accuracy", "mse", "rmse", "mae"])
+Task = TypeAliasType("Task", Literal["classification", "binary", "regression"])
+LabelEncoding = TypeAliasType("LabelEncoding", Literal["one_hot", "integer", "binary", "values"])
+
+ACTIVATIONS: tuple[str, ...] = get_args(Activation.__value__)
+LOSSES: tuple[str, ...] = get_args(Loss.__value__)
+METRICS: tuple[str, ...] = get_args(Metric.__value__)
+TASKS: tuple[str, ...] = get_args(Task.__value__)
 
 # Keras' default slope for ``leaky_relu`` (keras.activations.leaky_relu).
 DEFAULT_NEGATIVE_SLOPE = 0.2

@@ -7,8 +7,10 @@ router = APIRouter(prefix="/v1/statuses", tags=["jobs"])
 
 
 class JobStatuses(BaseModel):
-    statuses: list[str] = Field(description="Every status a job can have, in lifecycle order.")
-    finished: list[str] = Field(description="The statuses a job moves no more from.")
+    statuses: list[JobStatus] = Field(
+        description="Every status a job can have, in lifecycle order."
+    )
+    finished: list[JobStatus] = Field(description="The statuses a job moves no more from.")
 
 
 @router.get("", response_model=JobStatuses, summary="List job statuses")

@@ -1,44 +1,39 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from typing_extensions import TypeAliasType
+
+from api.schemas.pages import Page
+from core.statuses import JobStatus
+from training.spec import JobSpec
 
 Seed = Annotated[int, Field(ge=0, le=2**31 - 1)]
 Values = Annotated[list[Any], Field(min_length=1, max_length=100)]
+# A spec stays a plain object here: each expanded item is validated on its own, so that a bad
+# one is refused naming its place in the batch. The schema still shows it as a JobSpec.
+SpecObject = Annotated[dict[str, Any], BeforeValidator(lambda v: v, json_schema_input_type=JobSpec)]
+Goal = TypeAliasType("Goal", Literal["min", "max"])
+# A batch's status follows from its jobs' (services.batches.status_of); never "cancelling".
+BatchStatus = TypeAliasType(
+    "BatchStatus", Literal["queued", "running", "succeeded", "failed", "cancelled"]
+)
 
 
 class BatchCreate(BaseModel):
     """Either ``specs`` (a list of job specs) or ``base`` plus ``vary``; ``seeds`` repeats every
     item once per seed."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "name": "optimizers",
-                    "base": {
-                        "dataset": {"name": "mnist", "limit": 2000},
-                        "model": {"preset": "dense"},
-                        "epochs": 3,
-                    },
-                    "vary": {
-                        "optimizer.name": ["sgd", "adagrad", "rmsprop", "adam"],
-                        "optimizer.learning_rate": [0.1, 0.01, 0.001],
-                    },
-                    "seeds": [0],
-                    "max_parallel": 2,
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=200)
-    specs: list[dict[str, Any]] | None = Field(
+    specs: list[SpecObject] | None = Field(
         default=None, min_length=1, description="Job specs, each as POST /v1/jobs takes it."
     )
-    base: dict[str, Any] | None = Field(
-        default=None, description="A job spec that every point of the grid starts from."
+    base: SpecObject | None = Field(
+        default=None,
+        description="A job spec that every point of the grid starts from; each path in vary "
+        "then sets one of its fields.",
     )
     vary: dict[str, Values] = Field(
         default_factory=dict,
@@ -67,7 +62,7 @@ class BatchJob(BaseModel):
     id: str
     name: str | None
     index: int = Field(description="Its place in the batch's order.")
-    status: str
+    status: JobStatus
     varied: dict[str, Any] = Field(description="The fields in which it differs from the others.")
     epochs: int = Field(description="Epochs it is set to train.")
     epochs_done: int = Field(description="The last epoch recorded; -1 before epoch 0.")
@@ -79,7 +74,7 @@ class Standing(BaseModel):
     rank: int
     job_id: str
     name: str | None
-    status: str
+    status: JobStatus
     varied: dict[str, Any]
     value: float = Field(description="The job's best value of the metric over epochs 1..N.")
     epoch: int = Field(description="The epoch at which the best value was reached.")
@@ -97,17 +92,42 @@ class Curves(BaseModel):
     series: list[Curve]
 
 
-class BatchPublic(BaseModel):
+class StatusCounts(BaseModel):
+    """How many jobs are in each status: every status named, 0 or more."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    queued: int = 0
+    running: int = 0
+    cancelling: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
+class BatchSummary(BaseModel):
+    """A batch as a list shows it; ``GET /v1/batches/{id}`` adds its jobs and leaderboard."""
+
     id: str
     name: str | None
-    status: str = Field(description="queued, running, succeeded, failed or cancelled")
+    status: BatchStatus = Field(
+        description="queued until a job starts, running while any is unfinished; then "
+        "succeeded if all did, cancelled if any was cancelled, else failed."
+    )
     size: int
     max_parallel: int
     created_at: datetime
     cancelled_at: datetime | None
-    counts: dict[str, int] = Field(description="How many of its jobs are in each status.")
+    counts: StatusCounts = Field(description="How many of its jobs are in each status.")
+
+
+class BatchList(Page[BatchSummary]):
+    """A page of batches, newest first."""
+
+
+class BatchPublic(BatchSummary):
     metric: str = Field(description="The metric the leaderboard ranks by (?metric=).")
-    goal: Literal["min", "max"]
+    goal: Goal = Field(description="min: lower is better (losses); max: higher (accuracies).")
     leaderboard: list[Standing] = Field(description="Best first; jobs with a trained epoch.")
     jobs: list[BatchJob]
     curves: Curves

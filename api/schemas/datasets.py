@@ -2,9 +2,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeAliasType
+
+from api.schemas.pages import Page
+
+DatasetTask = TypeAliasType("DatasetTask", Literal["classification", "regression"])
 
 
 class DatasetPublic(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     name: str
     title: str
     input_shape: list[int] = Field(description="Shape of one row of x.")
@@ -15,12 +22,16 @@ class DatasetPublic(BaseModel):
     source: str
     id: str | None = Field(default=None, description="An uploaded data set's id; null if built in.")
     builtin: bool = True
-    task: str = Field(default="classification", description="classification or regression.")
+    task: DatasetTask = Field(default="classification", description="classification or regression.")
     target_size: int = Field(default=0, description="Regression: numbers to predict per row.")
     feature_names: list[str] | None = Field(
         default=None, description="A CSV upload's feature columns, in the order rows hold them."
     )
     created_at: datetime | None = None
+
+
+class DatasetList(Page[DatasetPublic]):
+    """A page of data sets: the built-in ones first, then uploads, oldest first."""
 
 
 class DatasetCreate(BaseModel):
@@ -37,6 +48,8 @@ class DatasetCreate(BaseModel):
         description="Unique among your data sets; your jobs name it in dataset.name. "
         "Letters, digits, _ . -"
     )
+    # Inline, not the named DatasetTask: the upload route writes this schema into its body
+    # by hand (it also takes multipart), where a reference to a definition would dangle.
     task: Literal["classification", "regression"]
     x: list[Any] = Field(
         min_length=1,

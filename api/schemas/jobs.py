@@ -3,23 +3,28 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from api.schemas.pages import Page
 from api.schemas.specs import ModelSummary, SpecWarningPublic
-from training.spec import JobSpec
+from core.statuses import JobStatus
+from training.spec import Accelerator, JobSpec
 
 
 class TransitionPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    status: str
+    status: JobStatus
     at: datetime
 
 
 class JobPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    # Every field is always answered, defaults included, so the schema requires them all.
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     id: str
     name: str | None
-    status: str = Field(
+    status: JobStatus = Field(
         description="queued, running, cancelling (stopping within one batch), succeeded, "
         "failed or cancelled"
     )
@@ -59,7 +64,9 @@ class JobPublic(BaseModel):
         "row while training loss fell: the first of those epochs.",
     )
     batch_id: str | None = Field(default=None, description="The batch it was submitted in.")
-    queue: str = Field(default="any", description="gpu, cpu or any (resources.accelerator).")
+    queue: Accelerator = Field(
+        default="any", description="gpu, cpu or any (resources.accelerator)."
+    )
     queue_position: int | None = Field(
         default=None,
         description="While queued (GET /v1/jobs/{id} only): 1 = next in its queue to start.",
@@ -83,15 +90,14 @@ class JobPublic(BaseModel):
         return [] if info.field_name == "warnings" else 0
 
 
-class JobList(BaseModel):
-    items: list[JobPublic]
-    total: int
-    limit: int
-    offset: int
+class JobList(Page[JobPublic]):
+    """A page of jobs."""
 
 
 class EpochPublic(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_serialization_defaults_required=True
+    )
 
     epoch: int = Field(description="0 is the untrained model, evaluated before the first step.")
     loss: float | None
@@ -108,8 +114,10 @@ class EpochPublic(BaseModel):
 
 
 class History(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     job_id: str
-    status: str
+    status: JobStatus
     best_epoch: int | None = None
     overfitting_since: int | None = None
     epochs: list[EpochPublic]

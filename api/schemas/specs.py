@@ -2,12 +2,14 @@
 
 from pydantic import BaseModel, Field
 
+from training.layers import LayerType
 from training.spec import JobSpec
+from training.vocabulary import LabelEncoding, Task
 
 
 class LayerSummary(BaseModel):
     index: int = Field(description="Position in spec.model.layers.")
-    type: str
+    type: LayerType
     output_shape: list[int] = Field(description="Shape of one row's output, batch axis left out.")
     weights: int = Field(description="Weights w: kernel entries (batch_norm: its scale, gamma).")
     biases: int = Field(description="Biases b (batch_norm: its shift, beta).")
@@ -17,8 +19,8 @@ class LayerSummary(BaseModel):
 
 class ModelSummary(BaseModel):
     dataset: str
-    task: str = Field(description="classification, binary or regression.")
-    label_encoding: str = Field(
+    task: Task = Field(description="classification, binary or regression.")
+    label_encoding: LabelEncoding = Field(
         description="How labels reach the loss, derived from it: one_hot, integer (class "
         "indices), binary (0/1) or values (regression targets)."
     )

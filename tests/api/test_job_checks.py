@@ -90,16 +90,18 @@ def test_a_bad_schedule_argument_is_named_by_its_path(client: TestClient):
 
 def test_docs_describe_the_spec_fields(client: TestClient):
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    job = schemas["JobSpec"]["properties"]
+    job = schemas["JobSpec-Input"]["properties"]
     for field in ("task", "loss", "metrics", "epochs", "batch_size", "seed", "shuffle"):
         assert job[field].get("description"), field
-    dense = schemas["DenseLayer"]["properties"]
+    dense = schemas["DenseLayer-Input"]["properties"]
     assert "neurons" in dense["units"]["description"]
     assert "leaky_relu" in dense["negative_slope"]["description"]
-    assert "leaky_relu" in dense["activation"]["enum"]
-    assert schemas["SGD"]["properties"]["momentum"]["description"]
+    assert "leaky_relu" in schemas["Activation"]["enum"]
+    assert dense["activation"]["$ref"].endswith("/Activation")
+    assert schemas["SGD-Input"]["properties"]["momentum"]["description"]
     assert (
-        "steps" in schemas["ExponentialDecay"]["properties"]["decay_steps"]["description"].lower()
+        "steps"
+        in schemas["ExponentialDecay-Input"]["properties"]["decay_steps"]["description"].lower()
     )
     assert "label_encoding" not in job  # derived from the loss, never asked
     summary = schemas["LayerSummary"]["properties"]

@@ -12,9 +12,10 @@ built from (``GET /v1/layers``).
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import Field
+from typing_extensions import TypeAliasType
 
 # Defining a kind registers it; the registry (and the page's form) lists kinds in this order.
 from training.layers import convolution, core, regularization  # noqa: F401
@@ -29,6 +30,8 @@ from training.layers.core import ActivationLayer, DenseLayer, FlattenLayer, Resh
 from training.layers.regularization import BatchNormLayer, DropoutLayer, GaussianNoiseLayer
 
 LAYER_TYPES: tuple[str, ...] = tuple(KINDS)
+# The kinds' names as one enum, for the answers that name a layer's kind.
+LayerType = TypeAliasType("LayerType", Literal[LAYER_TYPES])  # type: ignore[valid-type]
 LayerSpec = Annotated[
     Union[tuple(KINDS.values())],  # type: ignore[valid-type]  # noqa: UP007
     Field(discriminator="type"),
@@ -48,6 +51,7 @@ __all__ = [
     "GlobalAvgPool2DLayer",
     "Layer",
     "LayerSpec",
+    "LayerType",
     "MaxPool2DLayer",
     "Params",
     "ReshapeLayer",

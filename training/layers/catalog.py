@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypeAliasType
 
-from training.layers import KINDS, Layer
+from training.layers import KINDS, Layer, LayerType
 
-FieldType = Literal["integer", "number", "boolean", "choice", "size", "sizes", "object"]
+FieldType = TypeAliasType(
+    "LayerFieldType",
+    Literal["integer", "number", "boolean", "choice", "size", "sizes", "object"],
+)
 
 
 class LayerField(BaseModel):
@@ -20,6 +24,7 @@ class LayerField(BaseModel):
         "[height, width]); sizes (a list of integers); object (see the spec's schema)."
     )
     required: bool
+    # A field's own type (a number, a name, a list...): see the kind's schema.
     default: Any = None
     options: list[str] | None = None
     example: Any = Field(default=None, description="A value to start a new layer's field with.")
@@ -28,7 +33,7 @@ class LayerField(BaseModel):
 
 
 class LayerKind(BaseModel):
-    type: str
+    type: LayerType
     summary: str = Field(description='A few words on the kind, e.g. "convolution".')
     description: str
     fields: list[LayerField]
@@ -41,8 +46,9 @@ def catalog() -> list[LayerKind]:
 def describe(name: str, kind: type[Layer]) -> LayerKind:
     schema = kind.model_json_schema()
     required = set(schema.get("required", ()))
+    defs = schema.get("$defs", {})
     fields = [
-        _field(field, prop, field in required, field in kind.form)
+        _field(field, _inlined(prop, defs), field in required, field in kind.form)
         for field, prop in schema["properties"].items()
         if field != "type"
     ]
@@ -65,6 +71,18 @@ def _field(name: str, prop: dict[str, Any], required: bool, in_form: bool) -> La
     )
 
 
+def _inlined(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """``prop`` with each named set (``{"$ref": "#/$defs/Activation"}``) written in place."""
+    if "$ref" in prop:
+        named = defs.get(prop["$ref"].rsplit("/", 1)[-1], {})
+        rest = {key: value for key, value in prop.items() if key != "$ref"}
+        return {**named, **rest} if "enum" in named else prop
+    for key in ("anyOf", "oneOf"):
+        if key in prop:
+            return {**prop, key: [_inlined(choice, defs) for choice in prop[key]]}
+    return prop
+
+
 def _choices(prop: dict[str, Any]) -> list[dict[str, Any]]:
     # A field that may be null is anyOf [its type, null].
     return [p for p in prop.get("anyOf", [prop]) if p.get("type") != "null"]
@@ -79,6 +97,8 @@ def _options(prop: dict[str, Any]) -> list[str] | None:
 
 def _type(prop: dict[str, Any]) -> FieldType:
     choices = _choices(prop)
+    if [choice.get("type") for choice in choices] == ["integer", "array"]:
+        return "size"  # a number n, the shorthand for [n, n]
     if len(choices) != 1:
         return "object"
     (choice,) = choices
