@@ -61,4 +61,8 @@ PrincipalDep = Annotated[Principal, Depends(authenticate)]
 def check_owner(principal: Principal, owner: str, kind: str, item_id: str) -> None:
     """Another owner's job, model or batch is, to this principal, one that does not exist."""
     if principal.scope is not None and owner != principal.scope:
-        raise NotFound(f"no {kind} with id {item_id!r}", fix=f"list your {kind}s to find the id")
+        raise NotFound(
+            f"no {kind} with id {item_id!r}",
+            fix=f"list your {kind}s to find the id",
+            code=f"{kind}_not_found",
+        )

@@ -1,4 +1,15 @@
-"""One error shape for every error: RFC 9457 problem details (``application/problem+json``)."""
+"""One error shape for every error: RFC 9457 problem details (``application/problem+json``).
+
+Every body is a ``Problem`` (api/schemas/problems.py): ``type`` (``/problems/{code}``, a page
+that explains the kind), ``title``, ``status``, ``detail``, ``instance`` (the request's path),
+``code`` (a stable name to branch on: api/problem_types.py lists them all) and, where there
+is one, ``fix`` and ``errors[]`` (one entry per bad field or item).
+
+A hand-written handler rather than a problem-details library (fastapi-problem and the like):
+those render their own exception classes, and Descent's domain errors (core/errors.py) must
+know nothing of HTTP; what is left, mapping kinds to statuses and describing pydantic's
+errors in the voice of ``Problem``, is Descent's own either way.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +21,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
+from api.problem_types import FRAMEWORK_CODES, PROBLEM_TYPES, type_uri
 from core.errors import (
     Conflict,
     DescentError,
@@ -52,7 +65,6 @@ STATUSES: dict[type[DescentError], int] = {
     Unavailable: 503,
     DescentError: 500,
 }
-PROBLEM_TYPE = "about:blank"  # the status and title say it all (RFC 9457, section 4.2.1)
 # The operations a domain fix names (``{submit_job}``) as their routes; a test checks each
 # against the app's routes and every name the services use.
 ROUTES = {
@@ -64,6 +76,8 @@ ROUTES = {
     "list_datasets": "GET /v1/datasets",
     "upload_dataset": "POST /v1/datasets",
 }
+# The methods tried to find which ones the routes at a path take (for a 405's Allow).
+METHODS_TRIED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # A domain action (NotAllowed.allowed) as the HTTP method that does it.
 METHODS = {"read": "GET", "create": "POST", "replace": "PUT", "delete": "DELETE"}
 
@@ -88,18 +102,33 @@ def json_safe(value: Any) -> Any:
 
 
 def problem(
-    status: int, title: str, detail: str, *, fix: str | None = None, **extra: Any
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    instance: str,
+    title: str | None = None,
+    fix: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> JSONResponse:
+    """A problem body; its ``title`` is the code's (api/problem_types.py) unless one is given
+    for a code that is not listed there."""
+    known = PROBLEM_TYPES.get(code)
     body: dict[str, Any] = {
-        "type": PROBLEM_TYPE,
-        "title": title,
+        "type": type_uri(code),
+        "title": known.title if known is not None else (title or "Error"),
         "status": status,
         "detail": detail,
+        "instance": instance,
+        "code": code,
     }
     if fix:
         body["fix"] = fix
     body.update(extra)
-    return JSONResponse(json_safe(body), status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        json_safe(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def with_routes(text: str | None) -> str | None:
@@ -200,14 +229,45 @@ def describe_error(error: dict[str, Any]) -> dict[str, Any]:
     return described
 
 
-def _validation_problem(_: Request, exc: Exception) -> JSONResponse:
+# The code of a refused body, on the routes whose body is one thing a client knows by name;
+# any other body, path or header is ``request_invalid`` and a query alone ``query_invalid``.
+BODY_CODES = {
+    "submit_job": "spec_invalid",
+    "validate_spec": "spec_invalid",
+    "submit_batch": "spec_invalid",
+    "predict": "input_invalid",
+    "upload_dataset": "dataset_invalid",
+}
+NOT_BODY = ("query", "path", "header", "cookie")
+
+
+def _place(error: dict[str, Any]) -> str:
+    """Where a pydantic error is: query, path, header, cookie or (anything else) body. Errors
+    of a body a route validates itself carry no "body" in their loc."""
+    loc = error.get("loc") or ()
+    return loc[0] if loc and loc[0] in NOT_BODY else "body"
+
+
+def validation_code(request: Request, errors: list[Any]) -> str:
+    """Which code a request validation error gets: where its errors are, and on which route."""
+    places = {_place(error) for error in errors}
+    if places == {"query"}:
+        return "query_invalid"
+    route = request.scope.get("route")
+    if places == {"body"} and getattr(route, "name", None) in BODY_CODES:
+        return BODY_CODES[route.name]  # type: ignore[union-attr]
+    return "request_invalid"
+
+
+def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [describe_error(error) for error in exc.errors()]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(
         422,
-        "Invalid request",
+        validation_code(request, list(exc.errors())),
         summary,
+        instance=request.url.path,
         fix="correct the fields listed in errors; GET /docs shows the schema and allowed values",
         errors=errors,
     )
@@ -222,22 +282,73 @@ def _descent_problem(request: Request, exc: Exception) -> JSONResponse:
                 {**e, "fix": with_routes(e["fix"])} if isinstance(e.get("fix"), str) else e
                 for e in exc.errors
             ]
-        fix = with_routes(exc.fix)
-        response = problem(status_of(exc), exc.title, exc.detail, fix=fix, **extra)
-        response.headers.update(_headers(exc))
-        return response
+        return problem(
+            status_of(exc),
+            exc.code,
+            exc.detail,
+            instance=request.url.path,
+            title=exc.title,
+            fix=with_routes(exc.fix),
+            headers=_headers(exc),
+            **extra,
+        )
     except Exception:  # an error handler must answer; the original error is what matters
         return _unexpected_problem(request, exc)
 
 
-def _http_problem(_: Request, exc: Exception) -> JSONResponse:
+def _http_problem(request: Request, exc: Exception) -> JSONResponse:
+    """The framework's own refusals (no such path, a method the path does not take, ...) in
+    the same shape, keeping the headers they carry (``Allow`` on a 405)."""
     assert isinstance(exc, StarletteHTTPException)
-    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    path = request.url.path
+    taken = _methods_at(request)
+    if status in (404, 405) and taken and request.method not in taken:
+        # The page's files, mounted at "/", answer every path no route takes with this
+        # method; where routes take the path with other methods, that is a 405 naming them.
+        status = 405
+        headers = {"Allow": ", ".join(sorted(taken))}
+    detail, fix = str(exc.detail), None
+    if status == 404:
+        detail = f"nothing is served at {path}"
+        fix = "check the path; GET /docs lists every route"
+    elif status == 405:
+        allow = headers.get("Allow") or headers.get("allow")
+        detail = f"{request.method} is not allowed on {path}" + (
+            f"; it takes {allow}" if allow else ""
+        )
+        fix = "use a method the Allow header lists; GET /docs lists every route"
+    return problem(
+        status,
+        FRAMEWORK_CODES.get(status, "http_error"),
+        detail,
+        instance=path,
+        fix=fix,
+        headers=headers,
+    )
+
+
+def _methods_at(request: Request) -> set[str]:
+    """The methods the API's routes (not the page's files) take at the request's path."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return {
+        method
+        for method in METHODS_TRIED
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    }
 
 
 def _unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+    return problem(
+        500,
+        "internal_error",
+        "an unexpected error occurred; it has been logged",
+        instance=request.url.path,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Header, Response, status
 from fastapi.responses import JSONResponse
@@ -32,12 +32,15 @@ class Idempotent:
     A key is scoped to its route and owner: one owner's key never replays another's."""
 
     def __init__(
-        self, session: Session, key: str | None, route: str, owner: str, payload: BaseModel
+        self, session: Session, key: str | None, route: str, owner: str, payload: BaseModel | Any
     ) -> None:
+        """``payload``: the request as sent (a model), or a JSON value that stands for it."""
         self._session = session
         self._key = key
         self._route = f"{route} as {owner}"
-        self._hash = idempotency.digest(payload.model_dump(mode="json")) if key else ""
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json")
+        self._hash = idempotency.digest(payload) if key else ""
 
     def replayed(self) -> JSONResponse | None:
         """The first answer to this key, or None: do the work, then call ``accepted``."""
@@ -51,8 +54,15 @@ class Idempotent:
             headers["Location"] = stored.location
         return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
 
-    def accepted(self, response: Response, location: str, answer: T) -> T:
-        """Answer 202 Accepted with ``location``, and remember that answer under the key."""
+    def accepted(
+        self,
+        response: Response,
+        location: str,
+        answer: T,
+        status_code: int = status.HTTP_202_ACCEPTED,
+    ) -> T:
+        """Answer ``status_code`` (202 Accepted) with ``location``, and remember that answer
+        under the key."""
         response.headers["Location"] = location
         if self._key is not None:
             idempotency.remember(
@@ -60,7 +70,7 @@ class Idempotent:
                 self._key,
                 self._route,
                 self._hash,
-                status_code=status.HTTP_202_ACCEPTED,
+                status_code=status_code,
                 body=answer.model_dump(mode="json"),
                 location=location,
             )

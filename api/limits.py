@@ -95,9 +95,10 @@ class BodySizeLimit:
     ) -> None:
         response = problem(
             413,
-            "Request body too large",
+            "payload_too_large",
             f"the request body is {'over ' if at_least else ''}{size:,} bytes; this route "
             f"accepts at most {cap.max_bytes:,} bytes ({cap.setting})",
+            instance=scope["path"],
             fix=cap.fix,
         )
         await response(scope, receive, send)

@@ -62,7 +62,11 @@ def create(
 def revoke(session: Session, key_id: str) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound(f"no API key with id {key_id!r}", fix="list keys with `descent keys list`")
+        raise NotFound(
+            f"no API key with id {key_id!r}",
+            fix="list keys with `descent keys list`",
+            code="api_key_not_found",
+        )
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     return key

@@ -41,6 +41,7 @@ def missing(key: str) -> NotFound:
     return NotFound(
         f"the model file {key!r} is missing from the artifact store",
         fix="retrain the model: submit its job's spec again with {submit_job}",
+        code="artifact_not_found",
     )
 
 

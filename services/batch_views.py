@@ -4,6 +4,7 @@ apart, a leaderboard by each job's best epoch, and the metric's curves on one ep
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,15 +19,7 @@ def view(session: Session, batch: Batch, metric: str) -> dict[str, Any]:
     comparison = leaderboards.compare(session, jobs, metric)
     varied = dict(zip([j.id for j in jobs], sweeps.varied([j.spec for j in jobs]), strict=True))
     counts = {s.value: 0 for s in JobStatus} | dict(Counter(job.status for job in jobs))
-    return {
-        "id": batch.id,
-        "name": batch.name,
-        "status": batches.status_of(counts),
-        "size": batch.size,
-        "max_parallel": batch.max_parallel,
-        "created_at": batch.created_at,
-        "cancelled_at": batch.cancelled_at,
-        "counts": counts,
+    return summary(batch, counts) | {
         "metric": comparison.metric,
         "goal": comparison.goal,
         "leaderboard": [
@@ -63,4 +56,24 @@ def view(session: Session, batch: Batch, metric: str) -> dict[str, Any]:
                 for job in jobs
             ],
         },
+    }
+
+
+def summaries(session: Session, found: Sequence[Batch]) -> list[dict[str, Any]]:
+    """Each batch as a list shows it: its counts by status and the status they add up to."""
+    by_batch = batches.counts(session, [batch.id for batch in found])
+    return [summary(batch, by_batch[batch.id]) for batch in found]
+
+
+def summary(batch: Batch, counts: dict[str, int]) -> dict[str, Any]:
+    """``BatchSummary``'s fields."""
+    return {
+        "id": batch.id,
+        "name": batch.name,
+        "status": batches.status_of(counts),
+        "size": batch.size,
+        "max_parallel": batch.max_parallel,
+        "created_at": batch.created_at,
+        "cancelled_at": batch.cancelled_at,
+        "counts": counts,
     }

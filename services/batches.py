@@ -75,8 +75,40 @@ def get(session: Session, batch_id: str, owner: str | None = None) -> Batch:
         raise NotFound(
             f"no batch with id {batch_id!r}",
             fix="use the id that {submit_batch} returned",
+            code="batch_not_found",
         )
     return batch
+
+
+def page(
+    session: Session, *, limit: int, offset: int, owner: str | None = None
+) -> tuple[Sequence[Batch], int]:
+    """Newest first, and how many there are in all; only ``owner``'s if one is given."""
+    mine = [Batch.owner == owner] if owner is not None else []
+    total = session.scalar(select(func.count()).select_from(Batch).where(*mine)) or 0
+    found = session.scalars(
+        select(Batch)
+        .where(*mine)
+        .order_by(Batch.created_at.desc(), Batch.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return found, total
+
+
+def counts(session: Session, batch_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """How many of each batch's jobs are in each status (every status named, 0 or more)."""
+    found: dict[str, dict[str, int]] = {
+        batch_id: {status.value: 0 for status in JobStatus} for batch_id in batch_ids
+    }
+    rows = session.execute(
+        select(Job.batch_id, Job.status, func.count())
+        .where(Job.batch_id.in_(batch_ids))
+        .group_by(Job.batch_id, Job.status)
+    ).all()
+    for batch_id, status, count in rows:
+        found[batch_id][status] = count
+    return found
 
 
 def jobs_of(session: Session, batch_id: str) -> Sequence[Job]:

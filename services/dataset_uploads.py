@@ -7,6 +7,7 @@ Rows become float32 features; labels become class indices (classification) or nu
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import re
@@ -32,11 +33,24 @@ class Upload:
     feature_names: list[str] | None = None
 
 
+def fingerprint(upload: Upload) -> dict[str, Any]:
+    """What makes two uploads the same one (for Idempotency-Key): the name, the task and
+    the rows, whatever form (JSON or CSV, any multipart boundary) carried them."""
+    return {
+        "name": upload.name,
+        "task": upload.task,
+        "class_names": upload.class_names,
+        "feature_names": upload.feature_names,
+        "x": [list(upload.x.shape), hashlib.sha256(upload.x.tobytes()).hexdigest()],
+        "y": [list(upload.y.shape), hashlib.sha256(upload.y.tobytes()).hexdigest()],
+    }
+
+
 def refuse(field: str, message: str, fix: str, found: Any = None) -> InvalidInput:
     error: dict[str, Any] = {"field": field, "message": message, "fix": fix}
     if found is not None:
         error["found"] = found
-    return InvalidInput(f"{field}: {message}", fix=fix, errors=[error])
+    return InvalidInput(f"{field}: {message}", fix=fix, errors=[error], code="dataset_invalid")
 
 
 def check_name(name: str) -> str:

@@ -7,7 +7,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, event, select
+from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy import delete as delete_rows
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,11 +34,38 @@ def list_all() -> list[DatasetInfo]:
     return list(DATASETS.values())
 
 
-def list_uploaded(session: Session, owner: str | None) -> Sequence[UserDataset]:
-    """Uploaded data sets, oldest first: ``owner``'s, or everyone's for None (an admin)."""
-    return session.scalars(
-        select(UserDataset).where(*_of(owner)).order_by(UserDataset.created_at, UserDataset.id)
+def page(
+    session: Session, *, limit: int, offset: int, owner: str | None
+) -> tuple[list[DatasetInfo | UserDataset], int]:
+    """The built-in data sets, then ``owner``'s uploads oldest first (everyone's for None), a
+    page at a time, and how many there are in all."""
+    builtin = list_all()[offset : offset + limit]
+    mine = _of(owner)
+    uploads = session.scalar(select(func.count()).select_from(UserDataset).where(*mine)) or 0
+    room = limit - len(builtin)
+    uploaded: Sequence[UserDataset] = []
+    if room:
+        uploaded = session.scalars(
+            select(UserDataset)
+            .where(*mine)
+            .order_by(UserDataset.created_at, UserDataset.id)
+            .limit(room)
+            .offset(max(0, offset - len(DATASETS)))
+        ).all()
+    return [*builtin, *uploaded], len(DATASETS) + uploads
+
+
+def aliases(session: Session, name_or_id: str, owner: str | None) -> list[str]:
+    """Every way a spec may name the data set ``name_or_id`` names: itself and, for an upload
+    of ``owner``'s (anyone's for None), its name and its id."""
+    if "\x00" in name_or_id:  # no name holds one, and PostgreSQL text cannot be asked for it
+        return [name_or_id]
+    rows = session.execute(
+        select(UserDataset.name, UserDataset.id).where(
+            or_(UserDataset.name == name_or_id, UserDataset.id == name_or_id), *_of(owner)
+        )
     ).all()
+    return list(dict.fromkeys([name_or_id, *(alias for row in rows for alias in row)]))
 
 
 def find_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserDataset | None:
@@ -62,6 +89,7 @@ def find_uploaded(session: Session, name_or_id: str, owner: str | None) -> UserD
             f"{len(named)} owners have a data set named {name_or_id!r}: "
             + ", ".join(f"{row.owner} ({row.id})" for row in named),
             fix="ask for the one you mean by its id",
+            code="dataset_ambiguous",
         )
     return named[0] if named else None
 
@@ -77,6 +105,7 @@ def _missing(name_or_id: str) -> NotFound:
     return NotFound(
         f"no uploaded data set named {name_or_id!r}",
         fix="list data sets with {list_datasets}, or upload one with {upload_dataset}",
+        code="dataset_not_found",
     )
 
 
@@ -151,6 +180,7 @@ def create(
     taken = Conflict(
         f"a data set named {upload.name!r} already exists",
         fix="choose another name (your data set names are unique)",
+        code="dataset_exists",
     )
     if _named(session, upload.name, owner) is not None:
         raise taken
@@ -209,6 +239,7 @@ def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str |
             f"{name_or_id!r} is a built-in data set: it ships with Descent and cannot be deleted",
             allowed=("read",),
             fix="delete only data sets you uploaded ({list_datasets} lists them, builtin false)",
+            code="dataset_builtin",
         )
     found = get_uploaded(session, name_or_id, owner)
     row = _locked(session, found, share=False)
@@ -235,9 +266,15 @@ def delete(session: Session, store: ArtifactStore, name_or_id: str, owner: str |
             fix="wait for the jobs to finish, or cancel them with {cancel_job}, "
             "then delete the data set again",
             errors=[
-                {"field": "dataset.name", "job_id": job_id, "status": status}
+                {
+                    "field": "dataset.name",
+                    "message": f"job {job_id} trains on it and is {status}",
+                    "job_id": job_id,
+                    "status": status,
+                }
                 for job_id, status in users
             ],
+            code="dataset_in_use",
         )
     key = row.data_key
     # Only once the row's deletion is committed: a rollback must not leave a data set whose

@@ -80,6 +80,8 @@ def poll(session: Session, job_id: str, last_id: int, *, limit: int = 500) -> Po
     status = session.scalar(select(Job.status).where(Job.id == job_id))
     if status is None:
         raise NotFound(
-            f"no job with id {job_id!r}", fix="list jobs with {list_jobs} to find the right id"
+            f"no job with id {job_id!r}",
+            fix="list jobs with {list_jobs} to find the right id",
+            code="job_not_found",
         )
     return Poll(JobStatus(status).finished, after(session, job_id, last_id, limit=limit))

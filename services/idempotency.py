@@ -33,6 +33,7 @@ def replay(session: Session, key: str, route: str, request_hash: str) -> Idempot
             "a key names one request",
             fix="send the original body to get the original answer, or use a new key (a fresh "
             "UUID) for a new request",
+            code="idempotency_key_reused",
         )
     return stored
 
@@ -63,4 +64,5 @@ def remember(
         raise Conflict(
             f"another request with the Idempotency-Key {key!r} was being handled at the same time",
             fix="retry the request: the retry gets that request's answer",
+            code="idempotency_key_in_use",
         ) from exc

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from core.errors import Conflict, InvalidInput, NotFound
@@ -85,6 +87,7 @@ def check_name(name: str | None, field: str) -> None:
         raise InvalidInput(
             f"{field} contains a NUL character (\\u0000), which cannot be stored",
             fix=f"remove control characters from {field}",
+            code="spec_invalid",
         )
 
 
@@ -104,22 +107,103 @@ def get(session: Session, job_id: str, owner: str | None = None) -> Job:
 
 def not_found(job_id: str) -> NotFound:
     return NotFound(
-        f"no job with id {job_id!r}", fix="list jobs with {list_jobs} to find the right id"
+        f"no job with id {job_id!r}",
+        fix="list jobs with {list_jobs} to find the right id",
+        code="job_not_found",
     )
 
 
+class JobSort(enum.StrEnum):
+    """The orders a list of jobs comes in; a leading ``-`` reverses one."""
+
+    oldest = "created_at"
+    newest = "-created_at"
+    name = "name"
+    name_desc = "-name"
+    status = "status"
+    status_desc = "-status"
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        """The schema names each member (``x-enum-varnames``), so that a generated client's
+        enum reads ``NEWEST`` where a value such as "-created_at" gives no name of its own."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        schema["x-enum-varnames"] = [member.name for member in cls]
+        return schema
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a list holds, and in which order. Empty fields do not filter."""
+
+    status: Sequence[JobStatus] = ()
+    name: str | None = None  # contained in the job's name, in any case
+    dataset: str | None = None  # the data set the job trains on, by its name or an upload's id
+    batch_id: str | None = None
+    created_after: datetime | None = None  # at or after
+    created_before: datetime | None = None  # strictly before
+    sort: JobSort | None = JobSort.newest  # None: a batch's own order (batch_index)
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The filters but ``dataset``, which ``page`` matches by each name the data set has."""
+        found: list[ColumnElement[bool]] = []
+        if self.status:
+            found.append(Job.status.in_([str(status) for status in self.status]))
+        if self.name:
+            found.append(Job.name.ilike(f"%{_escape_like(self.name)}%", escape="\\"))
+        if self.batch_id:
+            found.append(Job.batch_id == self.batch_id)
+        if self.created_after:
+            found.append(Job.created_at >= self.created_after)
+        if self.created_before:
+            found.append(Job.created_at < self.created_before)
+        return found
+
+    def order(self) -> list[ColumnElement[Any]]:
+        """The sort's column first; then newest first, and the id, so that pages never overlap.
+
+        Names sort regardless of case (as on every database); statuses in lifecycle order."""
+        lifecycle = case(
+            {status.value: rank for rank, status in enumerate(JobStatus)}, value=Job.status
+        )
+        first = {
+            None: [Job.batch_index.asc()],
+            JobSort.oldest: [Job.created_at.asc(), Job.id.asc()],
+            JobSort.newest: [],
+            JobSort.name: [func.lower(Job.name).asc().nulls_last()],
+            JobSort.name_desc: [func.lower(Job.name).desc().nulls_last()],
+            JobSort.status: [lifecycle.asc()],
+            JobSort.status_desc: [lifecycle.desc()],
+        }[self.sort]
+        return [*first, Job.created_at.desc(), Job.id.desc()]
+
+
+def _escape_like(text: str) -> str:
+    """``text`` matched literally by LIKE: its ``%`` and ``_`` are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def page(
-    session: Session, *, limit: int, offset: int, owner: str | None = None
+    session: Session,
+    where: JobFilter = JobFilter(),
+    *,
+    limit: int,
+    offset: int,
+    owner: str | None = None,
 ) -> tuple[Sequence[Job], int]:
-    """Newest first; only ``owner``'s jobs if one is given."""
-    mine = [Job.owner == owner] if owner is not None else []
-    total = session.scalar(select(func.count()).select_from(Job).where(*mine)) or 0
+    """A page of the jobs ``where`` picks, in its order, and how many it picks in all; only
+    ``owner``'s jobs if one is given."""
+    conditions = where.conditions() + ([Job.owner == owner] if owner is not None else [])
+    if where.dataset:  # a spec may name an upload by its name or by its id
+        named = datasets.aliases(session, where.dataset, owner)
+        conditions.append(Job.spec[("dataset", "name")].as_string().in_(named))
+    total = session.scalar(select(func.count()).select_from(Job).where(*conditions)) or 0
     jobs = (
         session.scalars(
             select(Job)
-            .where(*mine)
+            .where(*conditions)
             .options(_WITH_TRANSITIONS)
-            .order_by(Job.created_at.desc(), Job.id.desc())
+            .order_by(*where.order())
             .limit(limit)
             .offset(offset)
         )
@@ -155,6 +239,7 @@ def cancel(session: Session, job_id: str, owner: str | None = None) -> Job:
             f"job {job_id!r} already finished with status {found!r}; only a queued or "
             "running job can be cancelled",
             fix="nothing to cancel; to train again, submit the spec with {submit_job}",
+            code="job_finished",
         )
     return session.get(  # type: ignore[return-value]
         Job, job_id, options=[_WITH_TRANSITIONS], populate_existing=True

@@ -86,4 +86,5 @@ def _check_metric(metric: str, rows: Sequence[EpochRecord]) -> None:
         raise InvalidInput(
             f"the metric {metric!r} is not recorded for this batch's jobs",
             fix=f"choose one of: {', '.join(sorted(known))}",
+            code="query_invalid",
         )

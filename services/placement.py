@@ -41,6 +41,7 @@ def check(spec: JobSpec, settings: Settings) -> None:
             fix='use resources.accelerator "any" or "cpu" (and precision "float32"), or run a '
             "GPU worker (`descent worker --gpus N`) and set DESCENT_GPU_QUEUES_AVAILABLE=true "
             "on the API",
+            code="spec_invalid",
         )
 
 

@@ -23,6 +23,7 @@ from training.spec import JobSpec
 
 class InvalidSpec(InvalidInput):
     title = "Invalid job spec"
+    code = "spec_invalid"
 
 
 def limits(settings: Settings) -> Limits:
@@ -110,6 +111,7 @@ def refuse_batch(
         f"{bad} of the batch's {size} items {why}, so none was created: {summary}",
         fix=fix,
         errors=errors,
+        code="spec_invalid",
     )
 
 

@@ -61,6 +61,7 @@ def check_size(total: int) -> None:
         raise InvalidInput(
             f"this batch would create {total} jobs; at most {MAX_ITEMS} are allowed in one batch",
             fix="vary fewer fields or values, use fewer seeds, or split it into several batches",
+            code="batch_too_large",
         )
 
 
@@ -155,4 +156,5 @@ def _bad_path(path: str, reason: str) -> InvalidInput:
         fix='name spec fields by their dotted path, e.g. "optimizer.learning_rate" or '
         '"model.layers[1].units"',
         errors=[{"field": f"vary.{path}", "message": reason}],
+        code="spec_invalid",
     )

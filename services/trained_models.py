@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from core.errors import Conflict, NotFound
 from core.settings import Settings
 from models import Job, JobStatus, TrainedModel
+from services import datasets
 from services.artifacts import ArtifactStore
 
 if TYPE_CHECKING:
@@ -55,16 +56,19 @@ def get(session: Session, model_id: str, owner: str | None = None) -> TrainedMod
         raise NotFound(
             f"no model with id {model_id!r}",
             fix="a model's id is the id of the job that trained it; list jobs with {list_jobs}",
+            code="model_not_found",
         )
     if job.status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
         raise Conflict(
             f"model {model_id!r} is not ready: its job is {job.status}",
             fix=f"wait until job {model_id!r} has succeeded ({{get_job}} says), then ask again",
+            code="model_not_ready",
         )
     raise Conflict(
         f"job {model_id!r} ended {job.status} and produced no model"
         + (f": {job.error}" if job.error else ""),
         fix="fix the spec and submit a new job with {submit_job}",
+        code="model_not_trained",
     )
 
 
@@ -91,6 +95,7 @@ def card(
             f"model {model_id!r} scales its input with {row.scaling!r}, which this server "
             f"does not know (it knows {sorted(SCALINGS)})",
             fix="run a Descent version as recent as the worker that trained the model",
+            code="model_incompatible",
         )
     return make_card(
         id=row.id,
@@ -106,14 +111,29 @@ def card(
 
 
 def page(
-    session: Session, *, limit: int, offset: int, owner: str | None = None
-) -> Sequence[TrainedModel]:
-    mine = [TrainedModel.owner == owner] if owner is not None else []
-    return session.scalars(
+    session: Session,
+    *,
+    limit: int,
+    offset: int,
+    owner: str | None = None,
+    dataset: str | None = None,
+    task: str | None = None,
+) -> tuple[Sequence[TrainedModel], int]:
+    """Newest first, those trained on ``dataset`` for ``task`` if given, and how many in all;
+    only ``owner``'s if one is given."""
+    wanted = {"owner": owner, "task": task}
+    conditions = [
+        getattr(TrainedModel, key) == value for key, value in wanted.items() if value is not None
+    ]
+    if dataset is not None:  # an upload may be asked for by its id
+        conditions.append(TrainedModel.dataset.in_(datasets.aliases(session, dataset, owner)))
+    total = session.scalar(select(func.count()).select_from(TrainedModel).where(*conditions))
+    models = session.scalars(
         select(TrainedModel)
-        .where(*mine)
+        .where(*conditions)
         .options(joinedload(TrainedModel.job))
-        .order_by(TrainedModel.created_at.desc())
+        .order_by(TrainedModel.created_at.desc(), TrainedModel.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()
+    return models, total or 0

@@ -32,6 +32,7 @@ def read(session: Session, store: ArtifactStore, model: TrainedModel, cap: int) 
             f"models of up to {cap:,}",
             fix="train a smaller model to read its weights here (the operator sets the cap "
             "with DESCENT_MAX_WEIGHTS_PARAMS, on the API and the workers)",
+            code="weights_too_large",
         )
     try:
         path = store.local_path(weights_key(model.keras_key))
@@ -40,5 +41,6 @@ def read(session: Session, store: ArtifactStore, model: TrainedModel, cap: int) 
             f"model {model.id!r} has no stored weights: it was trained before weights were "
             "kept, or while the cap was lower",
             fix="submit its job's spec again with {submit_job}",
+            code="weights_not_found",
         ) from None
     return {"model_id": model.id, **json.loads(path.read_text())}

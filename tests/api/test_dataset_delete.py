@@ -43,7 +43,7 @@ def test_a_deleted_data_set_is_gone_with_its_file_and_its_name_can_be_uploaded_a
     for path in ("/v1/datasets/line", f"/v1/datasets/{first['id']}"):
         assert client.get(path).status_code == 404
         assert client.delete(path).status_code == 404
-    assert [d["name"] for d in client.get("/v1/datasets").json()] == BUILT_IN
+    assert [d["name"] for d in client.get("/v1/datasets").json()["items"]] == BUILT_IN
     assert not stored.exists()
     assert client.post("/v1/jobs/validate", json=spec("line")).status_code == 422
     # The name is free: a new upload under it, with other rows, is a data set of its own.
@@ -105,7 +105,11 @@ def test_another_owners_data_set_is_a_404_to_delete_exactly_like_a_missing_one(
     for name in ("points", hers["id"]):
         response = secured.delete(f"/v1/datasets/{name}", headers=bob)
         assert response.status_code == 404
-        assert response.json() == {**missing, "detail": missing["detail"].replace("nothing", name)}
+        assert response.json() == {
+            **missing,
+            "detail": missing["detail"].replace("nothing", name),
+            "instance": f"/v1/datasets/{name}",
+        }
     assert secured.get("/v1/datasets/points", headers=alice).json() == hers
     # Only the data set's own owner's jobs hold it: alice's job does not keep bob's "points".
     upload(secured, {**LINE, "name": "points"}, **bob)
