@@ -1,14 +1,21 @@
 """Dependencies: the request's database session, settings, and "load or 404" lookups."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import PrincipalDep, authenticate, check_owner
+from api.schemas.pages import Page
+from core.errors import InvalidInput
 from core.settings import Settings
 from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
@@ -52,9 +59,95 @@ SettingsDep = Annotated[Settings, Depends(request_settings)]
 BrokerDep = Annotated[Broker, Depends(get_broker)]
 StoreDep = Annotated[ArtifactStore, Depends(get_store)]
 ModelCacheDep = Annotated[SessionCache, Depends(get_model_cache)]
-# A page of a list: ``limit: PageLimit = 20, offset: PageOffset = 0``.
-PageLimit = Annotated[int, Query(ge=1, le=200)]
-PageOffset = Annotated[int, Query(ge=0, le=1_000_000_000)]
+PageLimit = Annotated[
+    int, Query(ge=1, le=200, description="The most items to answer (1-200, default 20).")
+]
+PageOffset = Annotated[
+    int, Query(ge=0, le=1_000_000_000, description="How many matching items to skip first.")
+]
+AnyPage = TypeVar("AnyPage", bound=Page[Any])
+
+
+@dataclass(frozen=True)
+class Paging:
+    """The page a list route was asked for, and the query that asked, to link the next page."""
+
+    limit: int
+    offset: int
+    path: str
+    query: list[tuple[str, str]]
+
+    def answer(self, kind: type[AnyPage], items: Sequence[Any], total: int) -> AnyPage:
+        """``items`` (this page of ``total`` in all) as the collection's page ``kind``."""
+        return kind(
+            items=items, total=total, limit=self.limit, offset=self.offset, next=self.next(total)
+        )
+
+    def next(self, total: int) -> str | None:
+        """The next page's path and query, the filters kept; None on the last page."""
+        after = self.offset + self.limit
+        if after >= total:
+            return None
+        kept = [(key, value) for key, value in self.query if key not in ("limit", "offset")]
+        return f"{self.path}?{urlencode([*kept, ('limit', self.limit), ('offset', after)])}"
+
+
+def paging(request: Request, limit: PageLimit = 20, offset: PageOffset = 0) -> Paging:
+    return Paging(limit, offset, request.url.path, request.query_params.multi_items())
+
+
+# Every list route takes ``page: PagingDep`` and answers ``page.answer(XList, items, total)``.
+PagingDep = Annotated[Paging, Depends(paging)]
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """Refuse a query parameter the route does not take, rather than silently ignore it (a
+    misspelt filter would otherwise answer as if there were none). Every router includes it.
+
+    Async, so it runs on the event loop: checking a few names costs less than a thread hop."""
+    route = request.scope.get("route")
+    if not request.query_params or not isinstance(route, APIRoute):
+        return
+    allowed = query_names(route.dependant)
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
+    if not unknown:
+        return
+    takes = ", ".join(allowed) or "no query parameters"
+    fix = f"remove it or correct its spelling; this route takes: {takes}"
+    raise InvalidInput(
+        f"unknown query parameter{'s' if len(unknown) > 1 else ''} "
+        + ", ".join(repr(name) for name in unknown)
+        + f" for {request.method} {route.path}",
+        fix=fix,
+        errors=[
+            {
+                "field": name,
+                "message": "is not a query parameter of this route",
+                "found": request.query_params[name],
+                "allowed": allowed,
+                "fix": fix,
+            }
+            for name in unknown
+        ],
+        code="query_invalid",
+    )
+
+
+def query_names(dependant: Dependant) -> list[str]:
+    """Every query parameter a route takes, its dependencies' included, by the name a client
+    sends (a parameter's alias)."""
+    names: dict[str, None] = {}
+    pending = [dependant]
+    while pending:
+        current = pending.pop(0)
+        for field in current.query_params:
+            model = field.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):  # a query model
+                names |= {f.alias or key: None for key, f in model.model_fields.items()}
+            else:
+                names[field.alias] = None
+        pending.extend(current.dependencies)
+    return list(names)
 
 
 def load_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job:

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
@@ -5,13 +6,15 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api.auth import PrincipalDep
-from api.deps import BatchDep, BrokerDep, SessionDep, SettingsDep
+from api.deps import BatchDep, BrokerDep, PagingDep, SessionDep, SettingsDep
 from api.errors import describe_error
+from api.filters import BatchJobFilterDep
 from api.idempotency import IdempotencyKeyHeader, Idempotent
-from api.schemas.batches import BatchCreate, BatchPublic
+from api.schemas.batches import BatchCreate, BatchList, BatchPublic
+from api.schemas.jobs import JobList, JobPublic
 from core.errors import InvalidInput
 from models import Batch
-from services import batch_views, batches, specs, sweeps
+from services import batch_views, batches, jobs, specs, sweeps
 from training.spec import JobSpec
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -90,10 +93,30 @@ def submit_batch(
     return once.accepted(response, f"/v1/batches/{batch.id}", answer)
 
 
+@router.get("", response_model=BatchList, summary="List batches")
+def list_batches(session: SessionDep, principal: PrincipalDep, page: PagingDep) -> BatchList:
+    """Batches, newest first, each with its status and its jobs' counts by status."""
+    found, total = batches.page(
+        session, limit=page.limit, offset=page.offset, owner=principal.scope
+    )
+    return page.answer(BatchList, batch_views.summaries(session, found), total)
+
+
 @router.get("/{batch_id}", response_model=BatchPublic, summary="Get a batch")
 def get_batch(batch: BatchDep, session: SessionDep, metric: str = MetricQuery) -> BatchPublic:
     """Counts by status, the jobs, a leaderboard by each job's best epoch, and aligned curves."""
     return to_public(session, batch, metric)
+
+
+@router.get("/{batch_id}/jobs", response_model=JobList, summary="List a batch's jobs")
+def list_batch_jobs(
+    batch: BatchDep, session: SessionDep, where: BatchJobFilterDep, page: PagingDep
+) -> JobList:
+    """The batch's jobs in full, in the batch's order unless sorted otherwise, a page at a time."""
+    found, total = jobs.page(
+        session, replace(where, batch_id=batch.id), limit=page.limit, offset=page.offset
+    )
+    return page.answer(JobList, [JobPublic.model_validate(job) for job in found], total)
 
 
 @router.post("/{batch_id}/cancel", response_model=BatchPublic, summary="Cancel a batch")

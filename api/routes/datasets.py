@@ -1,3 +1,5 @@
+from typing import Any
+
 from fastapi import APIRouter, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
@@ -5,9 +7,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.auth import PrincipalDep
-from api.deps import SessionDep, StoreDep
-from api.schemas.datasets import DatasetCreate, DatasetPublic
-from core.errors import InvalidInput
+from api.deps import PagingDep, SessionDep, StoreDep
+from api.idempotency import IdempotencyKeyHeader, Idempotent
+from api.schemas.datasets import DatasetCreate, DatasetList, DatasetPublic
+from core.errors import UnsupportedMediaType
 from models import UserDataset
 from services import dataset_uploads, datasets
 from training.builtin_datasets import DatasetInfo
@@ -58,13 +61,17 @@ def uploaded_public(row: UserDataset) -> DatasetPublic:
     )
 
 
-@router.get("", response_model=list[DatasetPublic], summary="List data sets")
-def list_datasets(session: SessionDep, principal: PrincipalDep) -> list[DatasetPublic]:
+@router.get("", response_model=DatasetList, summary="List data sets")
+def list_datasets(session: SessionDep, principal: PrincipalDep, page: PagingDep) -> DatasetList:
     """The built-in data sets, then the uploaded ones you own, with their shapes and classes."""
-    return [
-        *(builtin_public(info) for info in datasets.list_all()),
-        *(uploaded_public(row) for row in datasets.list_uploaded(session, principal.scope)),
-    ]
+    items, total = datasets.page(
+        session, limit=page.limit, offset=page.offset, owner=principal.scope
+    )
+    return page.answer(DatasetList, [_public(item) for item in items], total)
+
+
+def _public(item: DatasetInfo | UserDataset) -> DatasetPublic:
+    return uploaded_public(item) if isinstance(item, UserDataset) else builtin_public(item)
 
 
 @router.get("/{name_or_id}", response_model=DatasetPublic, summary="Get a data set")
@@ -115,7 +122,8 @@ async def upload_dataset(
     session: SessionDep,
     store: StoreDep,
     principal: PrincipalDep,
-) -> DatasetPublic:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Any:
     """Upload rows as JSON ({"name", "task", "x", "y"}) or a CSV file (multipart form)."""
     # The body's size is capped (DESCENT_MAX_UPLOAD_BYTES) by api.limits before it gets here.
     kind = request.headers.get("content-type", "").split(";")[0].strip()
@@ -136,14 +144,24 @@ async def upload_dataset(
             parsed.class_names,
         )
     else:
-        raise InvalidInput(
+        raise UnsupportedMediaType(
             f"content-type {kind or 'none'!r} is not an upload this route reads",
             fix="send JSON (application/json) or a CSV file as multipart/form-data "
             "(curl -F name=... -F task=... -F file=@data.csv)",
         )
+    once = Idempotent(
+        session,
+        idempotency_key,
+        "POST /v1/datasets",
+        principal.owner,
+        dataset_uploads.fingerprint(upload),
+    )
+    if (replayed := once.replayed()) is not None:
+        return replayed
     row = await run_in_threadpool(datasets.create, session, store, upload, principal.owner)
-    response.headers["Location"] = f"/v1/datasets/{row.id}"
-    return uploaded_public(row)
+    return once.accepted(
+        response, f"/v1/datasets/{row.id}", uploaded_public(row), status.HTTP_201_CREATED
+    )
 
 
 async def _from_form(request: Request) -> dataset_uploads.Upload:

@@ -3,7 +3,8 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 
 from api.auth import PrincipalDep
-from api.deps import BrokerDep, JobDep, PageLimit, PageOffset, SessionDep, SettingsDep
+from api.deps import BrokerDep, JobDep, PagingDep, SessionDep, SettingsDep
+from api.filters import JobFilterDep
 from api.idempotency import IdempotencyKeyHeader, Idempotent
 from api.schemas.jobs import History, JobList, JobPublic
 from models import Job, JobStatus
@@ -50,14 +51,13 @@ def submit_job(
 
 @router.get("", response_model=JobList, summary="List jobs")
 def list_jobs(
-    session: SessionDep,
-    principal: PrincipalDep,
-    limit: PageLimit = 20,
-    offset: PageOffset = 0,
+    session: SessionDep, principal: PrincipalDep, where: JobFilterDep, page: PagingDep
 ) -> JobList:
-    """Jobs, newest first, a page at a time."""
-    items, total = jobs.page(session, limit=limit, offset=offset, owner=principal.scope)
-    return JobList(items=[to_public(j) for j in items], total=total, limit=limit, offset=offset)
+    """Jobs, newest first unless sorted otherwise, filtered, a page at a time."""
+    items, total = jobs.page(
+        session, where, limit=page.limit, offset=page.offset, owner=principal.scope
+    )
+    return page.answer(JobList, [to_public(job) for job in items], total)
 
 
 @router.get("/{job_id}", response_model=JobPublic, summary="Get a job")

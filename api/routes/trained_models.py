@@ -7,18 +7,18 @@ from api import prediction
 from api.auth import PrincipalDep
 from api.deps import (
     ModelDep,
-    PageLimit,
-    PageOffset,
+    PagingDep,
     SessionDep,
     StoreDep,
     load_served_model,
     request_settings,
 )
-from api.schemas.trained_models import ModelList, ModelPublic, PredictRequest, PredictResponse
+from api.schemas.trained_models import ModelList, ModelPublic, PredictResponse
 from core.errors import NotFound
 from services import trained_models
-from serving.inputs import Scale
+from serving.scales import ScaleOption
 from serving.sessions import gone
+from training.vocabulary import Task
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -26,7 +26,8 @@ PREDICT_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            prediction.JSON: {"schema": PredictRequest.model_json_schema()},
+            # Named in the components by prediction.document: this body is read by hand.
+            prediction.JSON: {"schema": {"$ref": "#/components/schemas/PredictRequest"}},
             prediction.MULTIPART: {
                 "schema": {
                     "type": "object",
@@ -34,7 +35,9 @@ PREDICT_BODY = {
                         "file": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "One or many image files (any field name).",
+                            "description": "One or many image files (any field name), PNG, "
+                            "JPEG, GIF, BMP or WebP; decoded to 0-255 pixels, so scale is "
+                            '"pixels" ("unit" is refused).',
                         }
                     },
                 }
@@ -43,7 +46,9 @@ PREDICT_BODY = {
                 "schema": {
                     "type": "string",
                     "format": "binary",
-                    "description": "numpy.save bytes of an (N, 28, 28) or (N, 784) array.",
+                    "description": "numpy.save bytes of an (N, 28, 28), (N, 28, 28, 1), "
+                    "(N, 1, 28, 28) or (N, 784) array of integers or floats, read on the scale "
+                    'the query\'s scale says: "auto" (default) by the values, as for JSON.',
                 }
             },
         },
@@ -57,7 +62,8 @@ PREDICT_ERRORS = {
         410: "The model's file is gone.",
         413: "Too many bytes or instances.",
         415: "A body that is not JSON, multipart or .npy.",
-        422: "Instances the model cannot take, and why.",
+        422: "Instances the model cannot take, and why (their shape, or values that fit "
+        'neither scale or could be either: the fix says which "scale" to send).',
     }.items()
 }
 
@@ -66,12 +72,22 @@ PREDICT_ERRORS = {
 def list_models(
     session: SessionDep,
     principal: PrincipalDep,
-    limit: PageLimit = 20,
-    offset: PageOffset = 0,
+    page: PagingDep,
+    dataset: Annotated[
+        str | None, Query(max_length=200, description="Only models trained on this data set.")
+    ] = None,
+    task: Annotated[Task | None, Query(description="Only models of this task.")] = None,
 ) -> ModelList:
     """Trained models, newest first, with their job, data set, task and final metrics."""
-    items = trained_models.page(session, limit=limit, offset=offset, owner=principal.scope)
-    return ModelList(items=[ModelPublic.model_validate(m) for m in items])
+    items, total = trained_models.page(
+        session,
+        limit=page.limit,
+        offset=page.offset,
+        owner=principal.scope,
+        dataset=dataset,
+        task=task,
+    )
+    return page.answer(ModelList, [ModelPublic.model_validate(m) for m in items], total)
 
 
 @router.get("/{model_id}", response_model=ModelPublic, summary="Get a trained model")
@@ -118,9 +134,13 @@ async def predict(
         int | None, Query(ge=1, le=1000, description="Answer only the k most likely classes.")
     ] = None,
     scale: Annotated[
-        Scale | None,
-        Query(description='Pixel arrays: "pixels" (0-255, default) or "unit" (0-1).'),
-    ] = None,
+        ScaleOption,
+        Query(
+            description='How to read the numbers sent: "auto" (default: by the values), '
+            '"pixels" (0-255) or "unit" (0-1, already divided by 255); the answer says which '
+            "was used. Also in the JSON body."
+        ),
+    ] = "auto",
     include_input: Annotated[
         bool,
         Query(

@@ -43,6 +43,7 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, dict]]:
         ("GET", f"/v1/models/{job}/download", {}),
         ("POST", f"/v1/models/{job}/predict", {"json": {"instances": [IMAGE]}}),
         ("GET", f"/v1/batches/{batch}", {}),
+        ("GET", f"/v1/batches/{batch}/jobs", {}),
         ("POST", f"/v1/batches/{batch}/cancel", {}),
         ("POST", f"/v1/jobs/{job}/cancel", {}),  # last: it changes the job
     ]
@@ -60,9 +61,10 @@ def test_every_route_answers_another_owner_404_and_the_owner_or_an_admin_not(
     # The lists show bob nothing of alice's, and alice (and the admin) her own.
     assert secured.get("/v1/jobs", headers=bob).json()["total"] == 0
     assert secured.get("/v1/models", headers=bob).json()["items"] == []
-    assert [d["name"] for d in secured.get("/v1/datasets", headers=bob).json()] == BUILT_IN
+    assert secured.get("/v1/batches", headers=bob).json()["total"] == 0
+    assert [d["name"] for d in secured.get("/v1/datasets", headers=bob).json()["items"]] == BUILT_IN
     for who in (alice, admin):
-        names = [d["name"] for d in secured.get("/v1/datasets", headers=who).json()]
+        names = [d["name"] for d in secured.get("/v1/datasets", headers=who).json()["items"]]
         assert names == [*BUILT_IN, "points"]
     assert secured.get("/v1/jobs", headers=alice).json()["total"] == 2
     assert [m["id"] for m in secured.get("/v1/models", headers=admin).json()["items"]] == [

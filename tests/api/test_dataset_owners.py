@@ -41,7 +41,8 @@ def test_another_owners_data_set_is_a_404_by_name_and_by_id_and_missing_from_the
         assert response.status_code == 404, path
         assert response.headers["content-type"] == "application/problem+json"
         assert secured.get(path, headers=alice).json() == mine
-    assert [d["name"] for d in secured.get("/v1/datasets", headers=bob).json()] == BUILT_IN
+    listed = secured.get("/v1/datasets", headers=bob).json()["items"]
+    assert [d["name"] for d in listed] == BUILT_IN
     # The refusal bob gets is the one for a name nobody has.
     nobody = secured.get("/v1/datasets/nothing", headers=bob).json()
     theirs = secured.get("/v1/datasets/points", headers=bob).json()
@@ -85,7 +86,7 @@ def test_two_owners_each_have_their_own_data_set_of_the_same_name(secured: TestC
         checked = secured.post("/v1/jobs/validate", json=spec("points"), headers=who).json()
         assert checked["summary"]["total_params"] == params  # trains on its own owner's
     # The admin sees both; by name the two are ambiguous, so it asks for an id.
-    listed = secured.get("/v1/datasets", headers=admin).json()
+    listed = secured.get("/v1/datasets", headers=admin).json()["items"]
     assert [d["id"] for d in listed if not d["builtin"]] == [hers["id"], his["id"]]
     for dataset in (hers, his):
         assert secured.get(f"/v1/datasets/{dataset['id']}", headers=admin).json() == dataset

@@ -19,7 +19,7 @@ def test_the_two_points_of_y_equals_mx_plus_b_upload_as_json(client: TestClient)
     assert (dataset["target_size"], dataset["builtin"], dataset["test_size"]) == (1, False, 0)
     assert client.get("/v1/datasets/line").json() == dataset
     assert client.get(f"/v1/datasets/{dataset['id']}").json() == dataset
-    names = [d["name"] for d in client.get("/v1/datasets").json()]
+    names = [d["name"] for d in client.get("/v1/datasets").json()["items"]]
     assert names == ["mnist", "asl", "line"]
 
 
@@ -112,6 +112,23 @@ def test_a_second_data_set_with_the_same_name_is_a_conflict(client: TestClient):
     response = client.post("/v1/datasets", json=LINE)
     assert response.status_code == 409
     assert "already exists" in response.json()["detail"]
+
+
+def test_a_retried_upload_with_its_idempotency_key_gets_the_first_answer(client: TestClient):
+    csv = "x,y\n1,3\n2,5\n"
+    form = {"name": "line", "task": "regression", "target": "y"}
+    key = {"Idempotency-Key": "upload-line-1"}
+    first = client.post("/v1/datasets", data=form, files={"file": ("l.csv", csv)}, headers=key)
+    assert first.status_code == 201, first.text
+    # The retry carries the same rows in another multipart body (a new boundary).
+    again = client.post("/v1/datasets", data=form, files={"file": ("b.csv", csv)}, headers=key)
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["location"] == first.headers["location"]
+    other = client.post("/v1/datasets", json={**LINE, "y": [3, 6]}, headers=key)
+    assert other.status_code == 422, other.text
+    assert len(client.get("/v1/datasets").json()["items"]) == 3
 
 
 def test_an_upload_above_the_size_cap_is_refused(client: TestClient):

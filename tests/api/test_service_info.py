@@ -8,7 +8,7 @@ def test_health_reports_the_database_and_that_no_key_is_needed(client: TestClien
 
 
 def test_datasets_list_their_shapes_and_class_names(client: TestClient):
-    by_name = {d["name"]: d for d in client.get("/v1/datasets").json()}
+    by_name = {d["name"]: d for d in client.get("/v1/datasets").json()["items"]}
     assert by_name["mnist"]["class_names"] == [str(d) for d in range(10)]
     assert by_name["asl"]["num_classes"] == 24
     assert by_name["asl"]["input_shape"] == [28, 28, 1]

@@ -42,8 +42,8 @@ export class JobForm {
 
   async loadDatasets() {
     try {
-      const datasets = await api("v1/datasets");
-      for (const d of datasets) this.classes[d.name] = d.num_classes;
+      const datasets = await api("v1/datasets?limit=200");
+      for (const d of datasets.items) this.classes[d.name] = d.num_classes;
     } catch {
       // The defaults above describe the built-in data sets; the API will say if they are wrong.
     }

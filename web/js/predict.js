@@ -141,8 +141,7 @@ function show(prediction, model) {
 }
 
 async function loadModels() {
-  const [list, jobs] = await Promise.all([api("v1/models?limit=200"), api("v1/jobs?limit=200")]);
-  const names = new Map(jobs.items.map((job) => [job.id, jobLabel(job)]));
+  const list = await api("v1/models?limit=200");
   for (const model of list.items) models.set(model.id, model);
   const wanted = query("model");
   $("model").replaceChildren(
@@ -151,7 +150,7 @@ async function loadModels() {
       el(
         "option",
         { value: model.id, selected: model.id === wanted },
-        `${names.get(model.id) || model.id.slice(0, 8)} — ${model.dataset}, validation accuracy ${percent(model.metrics.val_accuracy)}`,
+        `${jobLabel(model.job)} — ${model.dataset}, validation accuracy ${percent(model.metrics.val_accuracy)}`,
       ),
     ),
   );
