@@ -8,8 +8,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import core
-from api import errors
+from api import cors, docs, errors, etag, openapi, prediction, schema_components
 from api.auth import authenticate
+from api.deps import reject_unknown_query
 from api.limits import BodySizeLimit
 from api.routes import (
     batches,
@@ -19,6 +20,7 @@ from api.routes import (
     job_checks,
     jobs,
     layers,
+    problems,
     statuses,
     trained_models,
     weights,
@@ -55,7 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The app, run by these settings everywhere (read from the environment if none given)."""
     settings = settings or Settings()
     app = FastAPI(
-        title="Descent", version=core.__version__, description=DESCRIPTION, lifespan=sweeping
+        title="Descent",
+        version=core.__version__,
+        description=DESCRIPTION,
+        lifespan=sweeping,
+        docs_url=None,  # api/docs.py serves /docs and /redoc from vendored copies, not a CDN
+        redoc_url=None,
+        # operationIds are the route functions' names (submit_job, get_job, predict, ...): they
+        # become the method names of generated clients.
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.broker = Broker(settings)  # job messages go to this app's broker
@@ -64,8 +74,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
     errors.install(app)
     app.add_middleware(BodySizeLimit, settings=settings)
-    app.include_router(health.router)
-    # Every /v1 route needs a key when auth is on.
+    app.add_middleware(etag.ConditionalReads)
+    app.include_router(docs.router)
+    # Every route refuses a query parameter it does not take; every /v1 route needs a key
+    # when auth is on (checked first: a caller without one learns nothing of the routes).
+    app.include_router(health.router, dependencies=[Depends(reject_unknown_query)])
+    app.include_router(problems.router, dependencies=[Depends(reject_unknown_query)])
     for module in (
         job_checks,
         jobs,
@@ -77,6 +91,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         layers,
         statuses,
     ):
-        app.include_router(module.router, dependencies=[Depends(authenticate)])
+        app.include_router(
+            module.router,
+            dependencies=[Depends(authenticate), Depends(reject_unknown_query)],
+        )
     app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
+    openapi.install(
+        app,
+        etag.describe,  # If-None-Match, ETag and 304 on the conditional reads
+        prediction.describe,  # predict's JSON body, which it reads by hand
+        schema_components.describe,  # JobSpecInput/JobSpecOutput titles, whole examples
+    )
+    cors.install(app, settings)  # last: the outermost middleware
     return app

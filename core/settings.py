@@ -3,13 +3,17 @@
 Each process entry point (the app factory, the worker boot, the CLI, migrations) builds
 ``Settings()`` once and passes it down; nothing below reads a global."""
 
+import json
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What a browser sends as Origin: a scheme, a host and maybe a port; nothing after.
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")
 
 
 class Settings(BaseSettings):
@@ -93,6 +97,12 @@ class Settings(BaseSettings):
         description="required: every /v1 request needs `Authorization: Bearer <key>`; off: "
         'no keys, everything belongs to the built-in owner "local" (loopback only).',
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Web origins (`scheme://host[:port]`, comma-separated) whose pages may "
+        "call the API from a browser, event stream and API key included; `*` allows any. "
+        "Empty: no CORS headers, so browsers keep other origins out. See docs/api.md.",
+    )
     allow_open_network: bool = Field(
         default=False,
         description="Let the server run with auth off on a non-loopback address (unsafe).",
@@ -154,6 +164,31 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=50_000_000, ge=1, description="Largest data set upload (CSV or JSON body)."
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_from_a_list(cls, value: object) -> object:
+        # The environment gives "https://a.example, https://b.example" (or a JSON array);
+        # browsers send origins in lower case.
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list):
+            value = [item.strip().lower() if isinstance(item, str) else item for item in value]
+            return [item for item in value if item != ""]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"DESCENT_CORS_ORIGINS: {origin!r} is not an origin; write "
+                    "scheme://host[:port] with no path or trailing slash, e.g. "
+                    "https://app.example.com or http://localhost:5173"
+                )
+        return origins
 
     @model_validator(mode="after")
     def _s3_needs_a_bucket(self) -> "Settings":
