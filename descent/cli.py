@@ -9,11 +9,13 @@ import typer
 
 from core.settings import Settings
 from descent import commands
-from descent.commands import datasets
+from descent.exit_codes import HELP as EXIT_CODES
 from processes import keys
 
 app = typer.Typer(
-    help="Descent: train Keras models over REST and serve them.", no_args_is_help=True
+    help="Descent: train Keras models over REST and serve them.",
+    epilog=EXIT_CODES,
+    no_args_is_help=True,
 )
 
 
@@ -75,8 +77,9 @@ def migrate() -> None:
 
 
 app.add_typer(keys.app, name="keys")
-app.add_typer(datasets.app, name="datasets")  # list, show, upload and delete data sets
-commands.register(app)  # the client side: submit, batch, jobs, history, predict, cancel
+# The client side: submit, watch, validate, jobs, history, cancel, predict, batch, batches,
+# models and datasets.
+commands.register(app)
 
 if __name__ == "__main__":
     app()

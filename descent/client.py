@@ -6,9 +6,10 @@
         job = api.submit_job({"dataset": {"name": "mnist"}, "model": {"preset": "dense"}})
         print(api.history(job.id).epochs)
 
-Responses are pydantic models that keep only the fields the client knows and ignore the rest,
-so a newer server does not break an older client. Every failed request raises ``ApiError``
-with the server's problem details (what is wrong, and how to fix it).
+Responses are the pydantic models of :mod:`descent.schemas` (importable from here too), which
+keep only the fields the client knows; ``api_object(answer)`` is the server's own JSON object.
+Every failed request raises ``ApiError`` with the server's problem details (what is wrong, and
+how to fix it).
 """
 
 from __future__ import annotations
@@ -18,166 +19,49 @@ import os
 import re
 from collections import deque
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
-from core.statuses import FINISHED
 from descent import sse
+from descent.schemas import (
+    Batch,
+    BatchJob,
+    BatchSummary,
+    Curve,
+    Curves,
+    Dataset,
+    Epoch,
+    History,
+    Job,
+    JobRef,
+    LayerSummary,
+    Model,
+    ModelSummary,
+    Page,
+    PredictAnswer,
+    Prediction,
+    SpecCheck,
+    SpecWarning,
+    Standing,
+    Transition,
+    api_object,
+)
+
+__all__ = [
+    "DEFAULT_URL", "ApiError", "Batch", "BatchJob", "BatchSummary", "Client", "Curve", "Curves",
+    "Dataset", "Epoch", "EventStream", "History", "Job", "JobRef", "LayerSummary", "Model",
+    "ModelSummary", "Page", "PredictAnswer", "Prediction", "SpecCheck", "SpecWarning",
+    "Standing", "Transition", "api_object",
+]  # fmt: skip
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 # Image files go in requests of at most this many files and bytes, well inside the server's
 # default limits (DESCENT_MAX_INSTANCES_PER_REQUEST, DESCENT_MAX_REQUEST_BYTES).
 FILES_PER_REQUEST = 100
 BYTES_PER_REQUEST = 16 * 2**20
-
-
-class _Response(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Transition(_Response):
-    status: str
-    at: datetime
-
-
-class Job(_Response):
-    id: str
-    name: str | None = None
-    status: str
-    spec: dict[str, Any] = Field(default_factory=dict)
-    error: str | None = None
-    final_metrics: dict[str, float] | None = None
-    model_id: str | None = None
-    batch_id: str | None = None
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    transitions: list[Transition] = Field(default_factory=list)  # every status it has had
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
-
-    @property
-    def epochs(self) -> int:
-        return int(self.spec.get("epochs", 0))
-
-
-class JobList(_Response):
-    items: list[Job]
-    total: int
-
-
-class Epoch(_Response):
-    epoch: int
-    loss: float | None = None
-    accuracy: float | None = None
-    val_loss: float | None = None
-    val_accuracy: float | None = None
-    learning_rate: float | None = None
-    seconds: float = 0.0
-    metrics: dict[str, float | None] = Field(default_factory=dict)
-
-    def value(self, metric: str) -> float | None:
-        known = getattr(self, metric, None) if metric in type(self).model_fields else None
-        return known if known is not None else self.metrics.get(metric)
-
-
-class History(_Response):
-    job_id: str
-    status: str
-    epochs: list[Epoch]
-
-
-class BatchJob(_Response):
-    id: str
-    name: str | None = None
-    index: int
-    status: str
-    varied: dict[str, Any] = Field(default_factory=dict)
-    epochs: int = 0
-    epochs_done: int = -1
-    final_metrics: dict[str, float] | None = None
-    error: str | None = None
-
-
-class Standing(_Response):
-    rank: int
-    job_id: str
-    name: str | None = None
-    status: str
-    varied: dict[str, Any] = Field(default_factory=dict)
-    value: float
-    epoch: int
-
-
-class Curve(_Response):
-    job_id: str
-    name: str | None = None
-    values: list[float | None]
-
-
-class Curves(_Response):
-    metric: str
-    epochs: list[int]
-    series: list[Curve]
-
-
-class Batch(_Response):
-    id: str
-    name: str | None = None
-    status: str
-    size: int
-    max_parallel: int
-    counts: dict[str, int]
-    metric: str
-    goal: str
-    leaderboard: list[Standing]
-    jobs: list[BatchJob]
-    curves: Curves
-
-    @property
-    def finished(self) -> bool:
-        return self.status in FINISHED
-
-
-class Model(_Response):
-    id: str
-    dataset: str
-    class_names: list[str]
-    input_shape: list[int]
-
-
-class Dataset(_Response):
-    name: str
-    title: str = ""
-    input_shape: list[int] = Field(default_factory=list)
-    num_classes: int = 0
-    class_names: list[str] = Field(default_factory=list)
-    train_size: int = 0
-    test_size: int = 0
-    source: str = ""
-    id: str | None = None
-    builtin: bool = True
-    task: str = "classification"
-    target_size: int = 0
-    feature_names: list[str] | None = None
-    created_at: datetime | None = None
-
-    @property
-    def rows(self) -> int:
-        return self.train_size + self.test_size
-
-
-class Prediction(_Response):
-    label: str
-    class_index: int
-    probabilities: list[float]
 
 
 class ApiError(Exception):
@@ -240,9 +124,17 @@ class Client:
     def get_job(self, job_id: str) -> Job:
         return Job.model_validate(self._request("GET", f"/v1/jobs/{job_id}"))
 
-    def list_jobs(self, *, limit: int = 20, offset: int = 0) -> JobList:
-        params = {"limit": limit, "offset": offset}
-        return JobList.model_validate(self._request("GET", "/v1/jobs", params=params))
+    def validate_spec(self, spec: dict[str, Any]) -> SpecCheck:
+        """Check a spec without queueing it: its model's summary and the server's warnings."""
+        return SpecCheck.model_validate(self._request("POST", "/v1/jobs/validate", json=spec))
+
+    def list_jobs(
+        self, *, limit: int = 20, offset: int = 0, every: bool = False, **filters: Any
+    ) -> Page[Job]:
+        """A page of jobs, newest first; ``filters`` are the server's (status, name, dataset,
+        batch_id, created_after, created_before, sort; None: not given). ``every``: every page
+        after this one too, in one page."""
+        return self._page(Page[Job], "/v1/jobs", limit, offset, every, filters)
 
     def history(self, job_id: str) -> History:
         return History.model_validate(self._request("GET", f"/v1/jobs/{job_id}/history"))
@@ -262,6 +154,11 @@ class Client:
         return Job.model_validate(self._request("POST", f"/v1/jobs/{job_id}/cancel"))
 
     # batches
+    def list_batches(
+        self, *, limit: int = 20, offset: int = 0, every: bool = False
+    ) -> Page[BatchSummary]:
+        return self._page(Page[BatchSummary], "/v1/batches", limit, offset, every, {})
+
     def submit_batch(self, body: dict[str, Any]) -> Batch:
         return Batch.model_validate(self._request("POST", "/v1/batches", json=body))
 
@@ -273,6 +170,37 @@ class Client:
         return Batch.model_validate(self._request("POST", f"/v1/batches/{batch_id}/cancel"))
 
     # models
+    def list_models(
+        self, *, limit: int = 20, offset: int = 0, every: bool = False, **filters: Any
+    ) -> Page[Model]:
+        """A page of trained models, newest first; ``filters``: dataset, task."""
+        return self._page(Page[Model], "/v1/models", limit, offset, every, filters)
+
+    def download_model(
+        self, model_id: str, path: str | os.PathLike[str], *, file_format: str = "keras"
+    ) -> int:
+        """Write the model's .keras or .onnx file to ``path``; the number of bytes written.
+        The file appears whole or not at all (it is written beside, then renamed)."""
+        target = Path(path)
+        partial = target.with_name(f".{target.name}.part")
+        url = f"/v1/models/{model_id}/download"
+        try:
+            with self._http.stream("GET", url, params={"format": file_format}) as response:
+                if response.is_error:
+                    response.read()
+                    raise ApiError.from_response(response)
+                with partial.open("wb") as out:
+                    for chunk in response.iter_bytes():
+                        out.write(chunk)
+        except httpx.TransportError as exc:
+            partial.unlink(missing_ok=True)
+            raise self._unreachable("GET", url, exc) from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(target)
+        return target.stat().st_size
+
     def get_model(self, model_id: str) -> Model:
         return Model.model_validate(self._request("GET", f"/v1/models/{model_id}"))
 
@@ -289,7 +217,15 @@ class Client:
         A request the server finds too large (a 413: too many pixels in all, say, which the
         file sizes do not tell) is sent again in halves, and later requests hold no more files
         than the half that passed. A file the server refuses is named in the ``ApiError``."""
-        answers: list[Prediction] = []
+        return self.predict_files_answer(model_id, files).predictions
+
+    def predict_files_answer(
+        self, model_id: str, files: Sequence[tuple[str, bytes]]
+    ) -> PredictAnswer:
+        """As ``predict_files``, the answer whole: the first request's answer (its model_id,
+        the scale it read), with every request's predictions, in file order."""
+        answers: list[dict[str, Any]] = []
+        first: dict[str, Any] | None = None
         pending = deque(_chunks(files))
         most = FILES_PER_REQUEST
         while pending:
@@ -298,15 +234,19 @@ class Client:
                 chunk, rest = chunk[:most], chunk[most:]
                 pending.appendleft(rest)
             try:
-                answers += self._predict_chunk(model_id, chunk)
+                body = self._predict_chunk(model_id, chunk)
             except ApiError as error:
                 if error.status != 413 or len(chunk) == 1:
                     raise
                 most = (len(chunk) + 1) // 2
                 pending.extendleft([chunk[most:], chunk[:most]])  # in order: first half first
-        return answers
+                continue
+            first = first or body
+            answers += body["predictions"]
+        whole = {**(first or {"model_id": model_id}), "predictions": answers}
+        return PredictAnswer.model_validate(whole)
 
-    def _predict_chunk(self, model_id: str, chunk: Sequence[tuple[str, bytes]]) -> list[Prediction]:
+    def _predict_chunk(self, model_id: str, chunk: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
         parts = [("file", (name, data, _media_type(name))) for name, data in chunk]
         try:
             body = self._request("POST", f"/v1/models/{model_id}/predict", files=parts)
@@ -323,12 +263,15 @@ class Client:
             raise ApiError(
                 error.status, error.title, f"{name}: {detail}", fix=error.fix, errors=error.errors
             ) from None
-        return [Prediction.model_validate(p) for p in body["predictions"]]
+        return body
 
     # data sets
-    def list_datasets(self) -> list[Dataset]:
-        """The built-in data sets, then the uploaded ones this key owns."""
-        return [Dataset.model_validate(d) for d in self._request("GET", "/v1/datasets")]
+    def list_datasets(
+        self, *, limit: int = 20, offset: int = 0, every: bool = False
+    ) -> Page[Dataset]:
+        """The built-in data sets, then the uploaded ones this key owns. (A server that
+        answers a bare array, as before paging, gives them all as one page.)"""
+        return self._page(Page[Dataset], "/v1/datasets", limit, offset, every, {})
 
     def get_dataset(self, name_or_id: str) -> Dataset:
         return Dataset.model_validate(self._request("GET", _dataset_path(name_or_id)))
@@ -374,6 +317,26 @@ class Client:
         in ``errors`` (``job_id``, ``status``)."""
         self._request("DELETE", _dataset_path(name_or_id))
 
+    def _page(
+        self,
+        kind: type[Page[Any]],
+        path: str,
+        limit: int,
+        offset: int,
+        every: bool,
+        filters: dict[str, Any],
+    ) -> Any:
+        params = {"limit": limit, "offset": offset}
+        params |= {key: value for key, value in filters.items() if value not in (None, [], ())}
+        found = _as_page(self._request("GET", path, params=params))
+        items = list(found["items"])
+        while every and found.get("next"):
+            found = _as_page(self._request("GET", found["next"]))
+            items += found["items"]
+        if every:
+            found = {**found, "items": items, "limit": len(items), "offset": offset, "next": None}
+        return kind.model_validate(found)
+
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._http.request(method, path, **kwargs)
@@ -413,6 +376,13 @@ class EventStream:
                 yield from sse.parse(response.iter_lines())
         except httpx.TransportError as exc:
             raise self._client._unreachable("GET", self._path, exc) from exc
+
+
+def _as_page(body: Any) -> dict[str, Any]:
+    """A list answer as a page: a bare array (an older server's data sets) is one whole page."""
+    if isinstance(body, list):
+        return {"items": body, "total": len(body), "limit": len(body), "offset": 0, "next": None}
+    return body
 
 
 def _dataset_path(name_or_id: str) -> str:

@@ -6,9 +6,11 @@ TensorFlow, and they import matplotlib and Pillow only when a command needs them
 
 import typer
 
-from descent.commands import batches, jobs
+from descent.commands import batches, datasets, jobs, models
 
 
 def register(app: typer.Typer) -> None:
     for module in (jobs, batches):
         module.register(app)
+    app.add_typer(models.app, name="models")
+    app.add_typer(datasets.app, name="datasets")

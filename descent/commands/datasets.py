@@ -11,16 +11,21 @@ import typer
 from descent.client import ApiError, Client, Dataset
 from descent.commands import render
 from descent.commands.common import (
-    DEFAULT,
+    ApiKeyFileOption,
     ApiKeyOption,
+    Output,
+    OutputOption,
+    ProfileOption,
     UrlOption,
     connect,
-    console,
+    emit,
     errors,
     fail,
     load_document,
     print_api_error,
+    say,
 )
+from descent.exit_codes import ExitCode
 
 app = typer.Typer(
     help="The data sets jobs train on: the built-in ones and your uploads (CSV or JSON rows).",
@@ -38,19 +43,35 @@ class Task(StrEnum):
 
 
 @app.command("list")
-def list_datasets(url: UrlOption = DEFAULT, api_key: ApiKeyOption = None) -> None:
+def list_datasets(
+    limit: Annotated[int, typer.Option(help="How many.")] = 20,
+    offset: Annotated[int, typer.Option(help="Skip this many first.")] = 0,
+    every: Annotated[bool, typer.Option("--all", help="Every page, not just one.")] = False,
+    output: OutputOption = Output.table,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+    api_key_file: ApiKeyFileOption = None,
+    profile: ProfileOption = None,
+) -> None:
     """The built-in data sets, then the ones you uploaded."""
-    with connect(url, api_key) as client:
-        found = client.list_datasets()
-    console.print(render.datasets_table(found))
+    with connect(url, api_key, api_key_file, profile) as client:
+        page = client.list_datasets(limit=limit, offset=offset, every=every)
+    emit(output, page, render.datasets_table(page.items, page.total))
 
 
 @app.command()
-def show(name: NameArgument, url: UrlOption = DEFAULT, api_key: ApiKeyOption = None) -> None:
+def show(
+    name: NameArgument,
+    output: OutputOption = Output.table,
+    url: UrlOption = None,
+    api_key: ApiKeyOption = None,
+    api_key_file: ApiKeyFileOption = None,
+    profile: ProfileOption = None,
+) -> None:
     """One data set: its task, shape, features, classes and rows."""
-    with connect(url, api_key) as client:
+    with connect(url, api_key, api_key_file, profile) as client:
         found = client.get_dataset(name)
-    console.print(render.dataset_summary(found))
+    emit(output, found, render.dataset_summary(found))
 
 
 @app.command()
@@ -69,24 +90,27 @@ def upload(
     target: Annotated[
         str | None, typer.Option(help="A CSV's label column (default: the last column).")
     ] = None,
-    url: UrlOption = DEFAULT,
+    output: OutputOption = Output.table,
+    url: UrlOption = None,
     api_key: ApiKeyOption = None,
+    api_key_file: ApiKeyFileOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Upload a data set: a CSV file (the other columns are the features) or JSON rows."""
     if file.suffix.lower() == ".json":
         rows = _json_rows(file, target)
-        with connect(url, api_key) as client:
+        with connect(url, api_key, api_key_file, profile) as client:
             made = client.upload_dataset(name, task.value, **rows)
     else:
         try:
             content = file.read_bytes()
         except OSError as exc:
             fail(f"cannot read {file}: {exc.strerror or exc}")
-        with connect(url, api_key) as client:
+        with connect(url, api_key, api_key_file, profile) as client:
             made = client.upload_dataset(name, task.value, csv=content, target=target)
-    console.print(f"uploaded data set {made.name} ({made.id})")
-    console.print(render.dataset_summary(made))
-    console.print(f'train on it with a spec holding dataset: {{name: "{made.name}"}}')
+    say(output).print(f"uploaded data set {made.name} ({made.id})")
+    emit(output, made, render.dataset_summary(made))
+    say(output).print(f'train on it with a spec holding dataset: {{name: "{made.name}"}}')
 
 
 def _json_rows(path: Path, target: str | None) -> dict[str, Any]:
@@ -110,18 +134,20 @@ def _json_rows(path: Path, target: str | None) -> dict[str, Any]:
 def delete(
     name: NameArgument,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
-    url: UrlOption = DEFAULT,
+    url: UrlOption = None,
     api_key: ApiKeyOption = None,
+    api_key_file: ApiKeyFileOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Delete a data set you uploaded, and its rows; models trained on it keep working."""
-    with connect(url, api_key) as client:
+    with connect(url, api_key, api_key_file, profile) as client:
         found = client.get_dataset(name)
         # A built-in one goes straight to the server, which says why it stays.
         if not (yes or found.builtin) and not _confirmed(found):
             errors.print(f"nothing deleted: {found.name} is kept")
             raise typer.Exit(1)
         _delete(client, found)
-    console.print(f"deleted data set {found.name}")
+    say(Output.table).print(f"deleted data set {found.name}")
 
 
 def _confirmed(dataset: Dataset) -> bool:
@@ -150,4 +176,4 @@ def _delete(client: Client, dataset: Dataset) -> None:
                 errors=error.errors,
             )
         )
-        raise typer.Exit(1) from None
+        raise typer.Exit(ExitCode.for_error(error)) from None

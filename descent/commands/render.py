@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
-from descent.client import Batch, Dataset, Epoch, Job
+from descent.client import Batch, BatchSummary, Dataset, Epoch, Job, Model, SpecCheck
 from descent.commands.common import number
 
 STATUS_STYLE = {
@@ -72,7 +72,7 @@ def job_summary(job: Job, epochs: list[Epoch]) -> Table:
     return table
 
 
-def jobs_table(jobs: list[Job], total: int) -> Table:
+def jobs_table(jobs: list[Job], total: int | None) -> Table:
     table = Table(title=f"{len(jobs)} of {total} jobs, newest first", title_justify="left")
     table.add_column("id", no_wrap=True, min_width=32)
     table.add_column("name", overflow="fold", ratio=1, min_width=8)
@@ -156,8 +156,13 @@ def dataset_rows(dataset: Dataset) -> str:
     return f"{dataset.train_size:,}{test}"
 
 
-def datasets_table(datasets: list[Dataset]) -> Table:
-    table = Table(title=f"{len(datasets)} data sets", title_justify="left")
+def datasets_table(datasets: list[Dataset], total: int | None = None) -> Table:
+    title = (
+        f"{len(datasets)} data sets"
+        if total in (None, len(datasets))
+        else (f"{len(datasets)} of {total} data sets")
+    )
+    table = Table(title=title, title_justify="left")
     table.add_column("name", overflow="fold", min_width=8)
     for column in ("source", "task", "shape", "classes / target"):
         table.add_column(column, no_wrap=True)
@@ -193,4 +198,75 @@ def dataset_summary(dataset: Dataset) -> Table:
     table.add_row("rows", dataset_rows(dataset))
     if dataset.created_at:
         table.add_row("uploaded", dataset.created_at.strftime("%Y-%m-%d %H:%M %Z").strip())
+    return table
+
+
+def spec_check(checked: SpecCheck) -> Table:
+    """A checked spec's model, layer by layer, then its warnings (in the caption)."""
+    summary = checked.summary
+    title = (
+        f"valid spec: {summary.task} on {summary.dataset}, input {shape(summary.input_shape)} "
+        f"-> output {shape(summary.output_shape)}, {summary.total_params:,} parameters "
+        f"({summary.trainable_params:,} trainable)"
+    )
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    for column in ("#", "layer", "output shape"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("params", justify="right", no_wrap=True)
+    for layer in summary.layers:
+        table.add_row(str(layer.index), layer.type, shape(layer.output_shape), f"{layer.params:,}")
+    if checked.warnings:
+        lines = [f"[yellow]warning[/] {w.field}: {w.message}" for w in checked.warnings]
+        table.caption = "\n".join(lines)
+    else:
+        table.caption = "no warnings"
+    return table
+
+
+def models_table(models: list[Model], total: int | None) -> Table:
+    table = Table(title=f"{len(models)} of {total} models, newest first", title_justify="left")
+    table.add_column("id", no_wrap=True, min_width=32)
+    table.add_column("job", overflow="fold", min_width=8)
+    for column in ("dataset", "task", "val_acc", "created"):
+        table.add_column(column, no_wrap=True)
+    for model in models:
+        table.add_row(
+            model.id, (model.job.name if model.job else None) or "—", model.dataset, model.task,
+            number(model.metrics.get("val_accuracy")),
+            model.created_at.strftime("%Y-%m-%d %H:%M") if model.created_at else "—",
+        )  # fmt: skip
+    return table
+
+
+def model_summary(model: Model) -> Table:
+    table = Table(title=f"model {model.id}", show_header=False, title_justify="left")
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    if model.job:
+        table.add_row("job", f"{model.job.id} ({model.job.name or 'unnamed'})")
+    table.add_row("data set", model.dataset)
+    table.add_row("task", model.task)
+    table.add_row("input shape", shape(model.input_shape))
+    if model.class_names:
+        table.add_row("classes", ", ".join(model.class_names))
+    for name, value in model.metrics.items():
+        table.add_row(name, number(value))
+    if model.created_at:
+        table.add_row("created", model.created_at.strftime("%Y-%m-%d %H:%M %Z").strip())
+    return table
+
+
+def batches_table(batches: list[BatchSummary], total: int | None) -> Table:
+    table = Table(title=f"{len(batches)} of {total} batches, newest first", title_justify="left")
+    table.add_column("id", no_wrap=True, min_width=32)
+    table.add_column("name", overflow="fold", min_width=8)
+    for column in ("status", "jobs", "done", "created"):
+        table.add_column(column, no_wrap=True)
+    for batch in batches:
+        done = sum(batch.counts.get(s, 0) for s in ("succeeded", "failed", "cancelled"))
+        table.add_row(
+            batch.id, batch.name or "—", status(batch.status), str(batch.size),
+            f"{done}/{batch.size}",
+            batch.created_at.strftime("%Y-%m-%d %H:%M") if batch.created_at else "—",
+        )  # fmt: skip
     return table

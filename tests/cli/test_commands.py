@@ -1,10 +1,12 @@
-"""The client commands' own errors: bad files and an unreachable server, said plainly."""
+"""The client commands' own errors: bad files, bad config and an unreachable server, said
+plainly and told apart by the exit status."""
 
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from descent.cli import app
+from descent.exit_codes import ExitCode
 from tests.conftest import free_port
 
 runner = CliRunner()
@@ -35,6 +37,30 @@ def test_a_missing_file_is_named(tmp_path: Path):
 def test_an_unreachable_server_says_how_to_point_at_one():
     url = f"http://127.0.0.1:{free_port()}"
     result = runner.invoke(app, ["jobs"], env={"DESCENT_URL": url})
-    assert result.exit_code == 1
+    assert result.exit_code == ExitCode.unreachable == 5
     assert "Cannot reach the server" in result.output
     assert "DESCENT_URL" in result.output
+
+
+def test_json_output_of_an_unreachable_server_leaves_stdout_empty():
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["jobs", "show", "x", "-o", "json", "--url", url])
+    assert result.exit_code == ExitCode.unreachable
+    assert result.stdout == ""
+    assert "Cannot reach the server" in result.stderr
+
+
+def test_an_unknown_profile_is_a_usage_error_naming_the_known_ones(tmp_path: Path):
+    (tmp_path / "descent").mkdir()
+    (tmp_path / "descent" / "config.toml").write_text('[profiles.local]\nurl = "http://x"\n')
+    env = {"XDG_CONFIG_HOME": str(tmp_path), "DESCENT_URL": None}
+    result = runner.invoke(app, ["jobs", "--profile", "work"], env=env)
+    assert result.exit_code == ExitCode.usage
+    assert "no profile 'work'" in result.output and "local" in result.output
+
+
+def test_the_help_lists_the_exit_codes():
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0
+    for code in ExitCode:
+        assert f"{code.value} " in result.output.split("Exit status:")[1]

@@ -106,7 +106,7 @@ def test_a_bad_csv_shows_the_servers_422_and_is_not_stored(api_only: Service, tm
     path = tmp_path / "words.csv"
     path.write_text("x,y\n1,3\ntwo,5\n")
     result = upload(api_only, path, "words", "regression")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "error (422)" in result.output
     assert "column 'x' holds 'two', which is not a number" in result.output
     assert "fix" in result.output and "encode categories as numbers" in result.output
@@ -115,7 +115,7 @@ def test_a_bad_csv_shows_the_servers_422_and_is_not_stored(api_only: Service, tm
 
 def test_deleting_a_built_in_data_set_shows_the_405(api_only: Service):
     result = descent(api_only, "delete", "mnist", "--yes")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "error (405)" in result.output
     assert "'mnist' is a built-in data set" in result.output
     assert "mnist" in listed(api_only)
@@ -132,7 +132,7 @@ def test_deleting_a_data_set_a_queued_job_uses_lists_the_job_until_it_is_cancell
     job_id = submitted.json()["id"]
 
     refused = descent(api_only, "delete", "in-use", "--yes")
-    assert refused.exit_code == 1
+    assert refused.exit_code == 3  # a 4xx: bad request
     assert "error (409)" in refused.output
     assert f"  job {job_id}: queued" in refused.output.splitlines()
     assert "descent cancel JOB_ID" in refused.output
@@ -145,7 +145,7 @@ def test_deleting_a_data_set_a_queued_job_uses_lists_the_job_until_it_is_cancell
 
 def test_an_unknown_data_set_is_a_404_that_names_it(api_only: Service):
     result = descent(api_only, "show", "nowhere")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "error (404)" in result.output and "nowhere" in result.output
 
 

@@ -1,6 +1,7 @@
 """``descent predict`` sends image files as they are: its answer is the server's answer for the
 same file, whatever the file's size, colours or transparency, since the server converts it."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,9 @@ with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
     DIGITS = data["x_test"][:3]  # white digits on black, 28×28
 
 
-def predict(service: Service, model_id: str, *paths: Path) -> Result:
+def predict(service: Service, model_id: str, *args: Path | str) -> Result:
     env = {"DESCENT_URL": service.url, "COLUMNS": "400"}
-    return CliRunner().invoke(app, ["predict", model_id, *map(str, paths)], env=env)
+    return CliRunner().invoke(app, ["predict", model_id, *map(str, args)], env=env)
 
 
 def printed_rows(output: str) -> dict[str, list[str]]:
@@ -78,6 +79,17 @@ def test_the_answer_for_each_file_is_the_servers_answer_for_it(
     assert len({row[1] for row in rows.values()}) == 3  # three different answers were compared
 
 
+def test_json_output_is_the_servers_answer_with_every_file_in_order(
+    api_only: Service, model_id: str, pictures: list[Path]
+):
+    result = predict(api_only, model_id, *pictures, "--output", "json")
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    files = [("file", (p.name, p.read_bytes(), "application/octet-stream")) for p in pictures]
+    served = api_only.client.post(f"/v1/models/{model_id}/predict", files=files).json()
+    assert answer == served
+
+
 def test_a_light_digit_is_answered_as_the_dark_original_it_inverts_to(
     api_only: Service, model_id: str, pictures: list[Path]
 ):
@@ -113,7 +125,7 @@ def test_a_file_that_is_not_an_image_is_named_in_the_servers_refusal(
     notes = pictures[0].parent / "notes.txt"
     notes.write_text("not pixels")
     result = predict(api_only, model_id, *pictures, notes)  # the second request's second file
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "error (422)" in result.output
     assert f"{notes}: the 10 bytes sent are not a PNG, JPEG" in result.output
 
@@ -128,7 +140,7 @@ def test_a_missing_file_is_named_before_anything_is_sent(
 
 def test_an_unknown_model_is_a_404_that_says_so(api_only: Service, pictures: list[Path]):
     result = predict(api_only, "0" * 32, pictures[0])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "error (404)" in result.output and "0" * 32 in result.output
 
 
@@ -175,6 +187,6 @@ def test_a_file_over_the_budget_on_its_own_is_named_in_the_servers_refusal(
     small = [drawing(tmp_path, f"{index}.png", index, 100) for index in range(3)]
     large = drawing(tmp_path, "large.png", 0, 200)  # 40,000 pixels
     result = predict(tight, tight_model, small[0], small[1], large, small[2])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "error (413)" in result.output
     assert f"{large}: the request's images hold more than 25,000 pixels" in result.output

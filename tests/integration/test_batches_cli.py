@@ -162,7 +162,7 @@ def test_a_batch_with_one_invalid_item_is_refused_whole(service: Service, run: d
     path = run["folder"] / "bad.yaml"
     path.write_text(yaml.safe_dump(bad))
     result = cli(service, "batch", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "none was created" in result.output
     assert "item 1 optimizer.learning_rate: Input should be greater than 0" in result.output
     assert service.client.get("/v1/jobs").json()["total"] == before
@@ -206,5 +206,5 @@ def test_predict_reads_image_files_like_the_api_reads_pixels(service: Service, r
 
 def test_cancel_of_a_finished_job_says_why_it_cannot(service: Service, run: dict):
     result = cli(service, "cancel", run["watched_id"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a 4xx: bad request
     assert "already finished with status 'succeeded'" in result.output
