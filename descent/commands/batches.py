@@ -131,7 +131,9 @@ def follow(client: Client, batch: Batch, metric: str | None, output: Output) -> 
     The batch is polled (it has no event stream of its own); Ctrl-C stops watching only."""
     statuses = {job.id: job.status for job in batch.jobs}
     try:
-        live_table = Live(render.batch_table(batch), console=say(output), transient=True)
+        live_table = Live(  # redrawn on each poll, not by a thread a Ctrl-C could strand
+            render.batch_table(batch), console=say(output), transient=True, auto_refresh=False
+        )
         with live_table as live:
             for current in poll_batch(client, batch.id, metric=metric):
                 best = {row.job_id: row for row in current.leaderboard}
@@ -148,7 +150,7 @@ def follow(client: Client, batch: Batch, metric: str | None, output: Output) -> 
                     if job.error:
                         line += f": {job.error}"
                     live.console.print(line)
-                live.update(render.batch_table(current))
+                live.update(render.batch_table(current), refresh=True)
                 batch = current
     except KeyboardInterrupt:
         errors.print(

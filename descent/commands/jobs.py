@@ -90,9 +90,12 @@ def follow(
     """Print each epoch as it is recorded under a live bar of epochs done; return the end.
     Ctrl-C stops watching; the job carries on."""
     out = out or say(Output.table)
+    # Redrawn on each update, not by a refresh thread: a Ctrl-C that lands while that thread
+    # waits on the console's lock (held by this one) would leave the watch hanging on its join.
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("epochs"), TimeElapsedColumn(), console=out, transient=True,
+        auto_refresh=False,
     )  # fmt: skip
     task = progress.add_task(job.status, total=job.epochs)
     status, epochs = job.status, []
@@ -109,7 +112,9 @@ def follow(
                     line = render.epoch_line(update.recorded, job.epochs, rerun=update.rerun)
                     progress.console.print(line)
                 done = max((e.epoch for e in epochs), default=0)
-                progress.update(task, completed=done, description=render.status(status))
+                progress.update(
+                    task, completed=done, description=render.status(status), refresh=True
+                )
     except KeyboardInterrupt:
         errors.print(
             f"stopped watching job {job.id}; it carries on on the server "
