@@ -18,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from core import logs
 from core.errors import NotFound, Unauthorized
 from services import api_keys
 from services.api_keys import LOCAL, Principal
@@ -33,6 +34,7 @@ def authenticate(request: Request) -> Principal:
         return known
     principal = LOCAL if request.app.state.settings.auth == "off" else _from_header(request)
     request.state.principal = principal
+    logs.bind(owner=principal.owner)  # on the request's log lines from here on
     return principal
 
 

@@ -27,7 +27,7 @@ REQUEST_HEADERS = [
     "If-None-Match",
     "Cache-Control",  # what an event-stream reader sends, as EventSource itself does
 ]
-EXPOSED_HEADERS = ["Location", "ETag", "Idempotent-Replayed", "Allow"]
+EXPOSED_HEADERS = ["Location", "ETag", "Idempotent-Replayed", "Allow", "X-Request-ID"]
 PREFLIGHT_CACHE_SECONDS = 600
 
 

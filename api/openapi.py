@@ -64,6 +64,7 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     },
     "delete_dataset": {405: ("dataset_builtin",), 409: ("dataset_in_use", "dataset_ambiguous")},
     "get_dataset": {409: ("dataset_ambiguous",)},
+    "readyz": {503: ("not_ready",)},
 }
 # The thing a /v1 path's parameter names, by the path's first segment.
 NOT_FOUND = {

@@ -252,6 +252,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Something the work needs (the database, the broker, a data file) cannot be reached.",
         "Retry later; an operator checks GET /healthz and the server's logs.",
     ),
+    "not_ready": ProblemType(
+        503,
+        "Not ready",
+        "GET /readyz: a part the server needs (the database, the broker, the artifact store) "
+        "did not answer within its time; `errors` names each one and what it said.",
+        "An operator checks that part and the server's settings for it; the server is ready "
+        "again as soon as all of them answer.",
+    ),
     "dataset_unavailable": ProblemType(
         503,
         "Data set unavailable",

@@ -6,11 +6,11 @@ The recovery sweep runs in the app's lifespan (api/app.py), as under any other A
 from __future__ import annotations
 
 import ipaddress
-import logging
 import os
 import signal
 import sys
 
+from core import logs
 from core.settings import PROJECT_ROOT, Settings
 
 
@@ -43,7 +43,7 @@ def run(settings: Settings, *, worker: bool = True) -> None:
     from processes.embedded import Worker
     from workers import devices
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(settings.log_format)
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     # The worker and anything else started from here read the same state directory.
     os.environ["DESCENT_HOME"] = str(settings.resolved_home)
@@ -66,6 +66,9 @@ def run(settings: Settings, *, worker: bool = True) -> None:
             port=settings.port,
             log_level="info",
             access_log=settings.access_log,
+            # uvicorn's loggers keep no handlers of their own: their records reach the root
+            # handler set up above, in the same format and with the request's fields.
+            log_config=None,
         )
     finally:
         if child:

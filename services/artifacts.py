@@ -9,6 +9,7 @@ so another host's stale local copy is never asked for.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import shutil
 import tempfile
@@ -34,6 +35,10 @@ class ArtifactStore(Protocol):
     def delete(self, key: str) -> int:
         """Remove the file under ``key`` and every file under ``key/`` (a folder of keys); how
         many files went. What is not there is not an error: deleting twice removes 0."""
+        ...
+
+    def check(self) -> None:
+        """Raise, saying why, if the store cannot be reached or written to now (readiness)."""
         ...
 
 
@@ -113,6 +118,14 @@ class LocalArtifactStore:
     def delete(self, key: str) -> int:
         return remove_local(self.root, key)
 
+    def check(self) -> None:
+        # The folder is made by the first upload: until then, where it will be made.
+        place = self.root
+        while not place.exists() and place != place.parent:
+            place = place.parent
+        if not place.is_dir() or not os.access(place, os.W_OK | os.X_OK):
+            raise OSError(f"artifact folder {self.root}: cannot write under {place}")
+
 
 class S3ArtifactStore:
     """An S3-compatible bucket (AWS S3, MinIO, ...), with a local read-through copy."""
@@ -146,6 +159,9 @@ class S3ArtifactStore:
                 raise
             atomic_copy(download, path)
         return path
+
+    def check(self) -> None:
+        self._client.head_bucket(Bucket=self._bucket)  # one request; raises if unreachable
 
     # Objects listed (and deleted, one request each page) at a time; 1000 is S3's most.
     page_size = 1000

@@ -10,6 +10,7 @@ writes are refused (``Attempt.holding``) and it stops with ``Superseded``.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -35,7 +36,10 @@ class Heartbeat:
         self._attempt = attempt
         self._interval = attempt.settings.heartbeat_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        # In the job's log context, so that its warnings name the job (core/logs.py).
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._run,), name="heartbeat", daemon=True
+        )
 
     def __enter__(self) -> Heartbeat:
         self._thread.start()

@@ -18,7 +18,7 @@ OPERATION_IDS = {
     "list_models", "get_model", "download_model", "list_batches", "submit_batch", "get_batch",
     "list_batch_jobs", "cancel_batch", "list_datasets", "get_dataset", "upload_dataset",
     "delete_dataset", "validate_spec", "stream_events", "get_weights", "list_layer_kinds",
-    "list_statuses", "healthz",
+    "list_statuses", "healthz", "readyz",
 }  # fmt: skip
 
 
