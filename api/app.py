@@ -12,6 +12,9 @@ from api import cors, docs, errors, etag, openapi, prediction, schema_components
 from api.auth import authenticate
 from api.deps import reject_unknown_query
 from api.limits import BodySizeLimit
+from api.metrics import ApiMetrics, RequestMetrics
+from api.readiness import Readiness
+from api.request_ids import RequestIds
 from api.routes import (
     batches,
     datasets,
@@ -20,6 +23,7 @@ from api.routes import (
     job_checks,
     jobs,
     layers,
+    metrics,
     problems,
     statuses,
     trained_models,
@@ -43,7 +47,9 @@ Every error is `application/problem+json` saying what is wrong and how to fix it
 async def sweeping(app: FastAPI) -> AsyncIterator[None]:
     """The recovery sweep runs while the app does, under any ASGI server (api/sweeper.py)."""
     settings: Settings = app.state.settings
-    reconciler = Reconciler(settings, app.state.broker) if settings.sweep else None
+    reconciler = (
+        Reconciler(settings, app.state.broker, app.state.metrics) if settings.sweep else None
+    )
     if reconciler:
         reconciler.start()
     try:
@@ -71,7 +77,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.broker = Broker(settings)  # job messages go to this app's broker
     app.state.sessionmaker = session_factory(settings.resolved_database_url)
     app.state.artifacts = get_store(settings)
-    app.state.model_cache = SessionCache(settings.model_cache_size, settings.onnx_threads)
+    app.state.readiness = Readiness(app.state.sessionmaker, app.state.broker, app.state.artifacts)
+    # Prometheus metrics (api/metrics.py), each app in a registry of its own; None when off.
+    app.state.metrics = (
+        ApiMetrics(app.state.sessionmaker, app.state.broker) if settings.metrics else None
+    )
+    app.state.model_cache = SessionCache(
+        settings.model_cache_size,
+        settings.onnx_threads,
+        on_event=app.state.metrics.cache_event if app.state.metrics else None,
+    )
     errors.install(app)
     app.add_middleware(BodySizeLimit, settings=settings)
     app.add_middleware(etag.ConditionalReads)
@@ -80,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # when auth is on (checked first: a caller without one learns nothing of the routes).
     app.include_router(health.router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(problems.router, dependencies=[Depends(reject_unknown_query)])
+    if app.state.metrics:  # GET /metrics asks no key, like /healthz: a plain scrape works
+        app.include_router(metrics.router, dependencies=[Depends(reject_unknown_query)])
     for module in (
         job_checks,
         jobs,
@@ -102,5 +119,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prediction.describe,  # predict's JSON body, which it reads by hand
         schema_components.describe,  # JobSpecInput/JobSpecOutput titles, whole examples
     )
+    if app.state.metrics:  # outside the others, so that it times them and counts their refusals
+        app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    # Outside the others, so their refusals (a 413, a 304) carry the request id too.
+    app.add_middleware(RequestIds)
     cors.install(app, settings)  # last: the outermost middleware
     return app

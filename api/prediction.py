@@ -11,7 +11,7 @@ decode, runs in a worker thread so that a large batch never holds up other reque
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from fastapi import Request
@@ -36,6 +36,13 @@ NPY = "application/x-npy"
 INLINE_BYTES = 64 * 1024  # pixel bodies up to this size are answered on the event loop
 
 
+class Answered(NamedTuple):
+    """The answer's JSON, and how many instances it answers (counted by api/metrics.py)."""
+
+    content: bytes
+    instances: int
+
+
 async def answer(
     request: Request,
     model: ServedModel,
@@ -43,7 +50,7 @@ async def answer(
     top_k: int | None,
     scale: ScaleOption | None,
     include_input: bool = False,
-) -> bytes:
+) -> Answered:
     """Read the body, pick its form from the media type, and answer it; with
     ``include_input``, each answer also holds the pixels the model was given."""
     media_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
@@ -71,7 +78,7 @@ def answer_json(
     top_k: int | None,
     scale: ScaleOption | None,
     include_input: bool = False,
-) -> bytes:
+) -> Answered:
     request = parse_json(body)
     return dump(
         answers.from_instances(
@@ -92,7 +99,7 @@ def answer_npy(
     top_k: int | None,
     scale: ScaleOption | None,
     include_input: bool = False,
-) -> bytes:
+) -> Answered:
     return dump(
         answers.from_npy(
             model, body, limit=limit, top_k=top_k, scale=chosen(scale), include_input=include_input
@@ -106,7 +113,7 @@ def answer_images(
     top_k: int | None,
     scale: ScaleOption | None,
     include_input: bool = False,
-) -> bytes:
+) -> Answered:
     return dump(
         answers.from_images(model, files, top_k=top_k, scale=scale, include_input=include_input)
     )
@@ -166,8 +173,9 @@ def choose(name: str, in_body: Any, in_query: Any) -> Any:
     return in_body if in_body is not None else in_query
 
 
-def dump(answer: dict[str, Any]) -> bytes:
-    return orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+def dump(answer: dict[str, Any]) -> Answered:
+    content = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+    return Answered(content, len(answer["predictions"]))
 
 
 def describe(schema: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from api.metrics import ApiMetrics
 from core.settings import Settings
 from models.db import session_scope
 from services import recovery
@@ -20,9 +21,12 @@ log = logging.getLogger("api.sweeper")
 
 
 class Reconciler:
-    def __init__(self, settings: Settings, broker: Broker) -> None:
+    def __init__(
+        self, settings: Settings, broker: Broker, metrics: ApiMetrics | None = None
+    ) -> None:
         self._settings = settings
         self._broker = broker
+        self._metrics = metrics  # counts the jobs each sweep requeues
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
 
@@ -38,6 +42,8 @@ class Reconciler:
     def sweep_once(self) -> recovery.Swept:
         with session_scope(self._settings.resolved_database_url) as session:
             swept = recovery.sweep(session, self._settings, self._broker)
+        if self._metrics:  # counted once committed: a sweep rolled back requeued nothing
+            self._metrics.swept(swept)
         for what, ids in vars(swept).items():
             if ids:
                 log.warning("reconciler: %s %s", what, ", ".join(ids))

@@ -116,6 +116,19 @@ class Settings(BaseSettings):
         default="127.0.0.1", description="Address the server binds (`descent serve --host`)."
     )
     port: int = Field(default=8000, description="Port the server binds (`descent serve --port`).")
+    worker_metrics_port: int = Field(
+        default=9101,
+        ge=0,
+        le=65535,
+        description="Port a training worker serves its Prometheus metrics on (any path, "
+        "e.g. /metrics); 0: not served. Each worker on one host needs its own "
+        "(docs/operations.md: Worker metrics).",
+    )
+    worker_metrics_host: str = Field(
+        default="0.0.0.0",  # Prometheus scrapes workers from another host or container
+        description="Address a worker's metrics port binds; `descent serve` gives its "
+        "worker the server's own host.",
+    )
     max_instances_per_request: int = Field(
         default=10_000, ge=1, description="Most instances (images) one prediction request holds."
     )
@@ -137,6 +150,17 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=True,
         description="Log every request; off, a busy prediction server answers 10-20% more.",
+    )
+    log_format: Literal["console", "json"] = Field(
+        default="console",
+        description="console: lines for a person at a terminal; json: one JSON object a line, "
+        "for a log collector (docs/operations.md: Logs).",
+    )
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at GET /metrics (asks no key: keep it off the "
+        "public side of the proxy); false: no /metrics and nothing counted "
+        "(docs/operations.md: Metrics).",
     )
     onnx_threads: int = Field(
         default=1,

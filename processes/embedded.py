@@ -53,6 +53,16 @@ def gpu_environment(gpus: int) -> dict[str, str]:
     return {"DESCENT_WORKER_GPUS": ",".join(str(i) for i in range(gpus))} if gpus else {}
 
 
+def metrics_environment(settings: Settings) -> dict[str, str]:
+    """The embedded worker's metrics port, bound where the server binds unless told otherwise
+    (loopback by default, like the API)."""
+    given = "worker_metrics_host" in settings.model_fields_set
+    return {
+        "DESCENT_WORKER_METRICS_PORT": str(settings.worker_metrics_port),
+        "DESCENT_WORKER_METRICS_HOST": settings.worker_metrics_host if given else settings.host,
+    }
+
+
 class Worker:
     """A Celery worker subprocess in its own process group, restarted if it dies."""
 
@@ -64,6 +74,7 @@ class Worker:
             **os.environ,
             "DESCENT_HOME": str(settings.resolved_home),
             **gpu_environment(min(gpus, 1)),
+            **metrics_environment(settings),
         }
         self._cwd = project_root
         self._process: subprocess.Popen[bytes] | None = None

@@ -10,12 +10,14 @@ fork-safe and holds memory for the life of its process).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 
 from celery import Celery
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from core import logs
 from core.settings import Settings
 
 TRAIN_TASK = "descent.train"
@@ -69,15 +71,48 @@ class Broker:
             self._celery = make_celery(self._settings)
         return self._celery
 
+    def check(self, timeout: float) -> None:
+        """Connect to the broker once, without retrying, and let go; raises what connecting
+        raised (readiness: api/readiness.py)."""
+        with self.celery.connection_for_write(connect_timeout=timeout) as connection:
+            connection.ensure_connection(max_retries=0, timeout=timeout)
+
     def send(self, job_id: str, queue: str = TRAIN_QUEUE) -> bool:
         """Send the message for a committed job. False if the broker refused: the row stays
         queued."""
         try:
-            self.celery.send_task(TRAIN_TASK, args=[job_id], queue=queue)
+            # The request (or the task) that sent it: the worker's lines for the job carry it.
+            request_id = logs.fields().get("request_id")
+            headers = {"request_id": request_id} if request_id else None
+            self.celery.send_task(TRAIN_TASK, args=[job_id], queue=queue, headers=headers)
         except Exception:  # the row is the truth; a lost message is recoverable from it
             log.exception("could not enqueue job %s; it stays queued", job_id)
             return False
         return True
+
+    def queue_depths(self, queues: Iterable[str], timeout: float) -> dict[str, int]:
+        """Messages waiting in each queue (sent, not yet handed to a worker), asked of the
+        broker on a connection of its own whose connect and socket waits are ``timeout``
+        seconds; raises if the broker does not answer."""
+        options: dict[str, object] = {"max_retries": 0}
+        if self.celery.conf.broker_url.startswith(("redis://", "rediss://")):
+            options |= {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+        with self.celery.connection_for_read(
+            connect_timeout=timeout, transport_options=options
+        ) as connection:
+            channel = connection.default_channel
+            try:
+                # Declaring answers the message count. Not passive: kombu checks a passive
+                # declare with Redis EXISTS, which it does not prefix with global_keyprefix, so
+                # it would find no queue. A declare writes nothing to Redis; kombu's SQLAlchemy
+                # transport adds the queue's row if missing, as a worker's declare does.
+                return {queue: channel.queue_declare(queue=queue).message_count for queue in queues}
+            finally:
+                # kombu's SQLAlchemy channel never closes its session: each one would keep a
+                # database connection out of the transport's pool, which sends jobs too.
+                session = getattr(channel, "_session", None)
+                if session is not None:
+                    session.close()
 
     def send_after_commit(
         self,

@@ -57,11 +57,18 @@ def gone(
 
 
 class SessionCache:
-    """At most ``max_size`` loaded models, least recently used evicted first."""
+    """At most ``max_size`` loaded models, least recently used evicted first.
 
-    def __init__(self, max_size: int, threads: int = 1) -> None:
+    ``on_event``, if given, is called with ``"hit"`` (a lookup found the model loaded),
+    ``"miss"`` (it had to be loaded) or ``"eviction"`` (a model left the cache): the API counts
+    them (api/metrics.py) without this layer knowing of metrics."""
+
+    def __init__(
+        self, max_size: int, threads: int = 1, on_event: Callable[[str], None] | None = None
+    ) -> None:
         self._max_size = max_size
         self._threads = threads
+        self._on_event = on_event or (lambda _event: None)
         self._models: OrderedDict[str, ServedModel] = OrderedDict()
         self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
@@ -75,11 +82,15 @@ class SessionCache:
             model = self._models.get(model_id)
             if model is not None:
                 self._models.move_to_end(model_id)
-            return model
+        if model is not None:
+            self._on_event("hit")
+        return model
 
     def evict(self, model_id: str) -> None:
         with self._lock:
-            self._models.pop(model_id, None)
+            evicted = self._models.pop(model_id, None)
+        if evicted is not None:
+            self._on_event("eviction")
 
     def load(self, model_id: str, describe: Callable[[], ModelCard]) -> ServedModel:
         """The model, loading it (``describe`` gives its card) unless another thread has."""
@@ -87,7 +98,11 @@ class SessionCache:
             loading = self._loading.setdefault(model_id, threading.Lock())
         with loading:  # one load per model; other models load in parallel
             try:
-                return self.get(model_id) or self._add(model_id, describe())
+                model = self.get(model_id)  # loaded by another thread while this one waited
+                if model is None:
+                    self._on_event("miss")
+                    model = self._add(model_id, describe())
+                return model
             finally:
                 with self._lock:
                     self._loading.pop(model_id, None)
@@ -99,6 +114,9 @@ class SessionCache:
             raise gone(model_id, f"cannot be loaded ({type(exc).__name__})") from exc
         with self._lock:
             self._models[model_id] = model
-            while len(self._models) > self._max_size:
+            evicted = max(len(self._models) - self._max_size, 0)
+            for _ in range(evicted):
                 self._models.popitem(last=False)
+        for _ in range(evicted):
+            self._on_event("eviction")
         return model

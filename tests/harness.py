@@ -62,6 +62,12 @@ class Service:
     def url(self) -> str:
         return str(self.client.base_url).rstrip("/")
 
+    @property
+    def worker_metrics_url(self) -> str | None:
+        """Where the service's worker serves its Prometheus metrics; None if it serves none."""
+        port = int(self.overrides.get("DESCENT_WORKER_METRICS_PORT", "0"))
+        return f"http://127.0.0.1:{port}/metrics" if port else None
+
     def wait_for_job(self, job_id: str, timeout: float = 300, poll: float = 0.25) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -89,9 +95,12 @@ def start_service(
     """Start ``descent serve`` on a free port (or on ``port``, to restart a service where its
     clients look for it); ``settings`` are extra DESCENT_* variables.
 
-    With ``worker=False`` only the API runs (``--no-worker``): jobs stay queued."""
+    With ``worker=False`` only the API runs (``--no-worker``): jobs stay queued. The worker
+    serves its metrics on a free port of its own (``Service.worker_metrics_url``)."""
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    if worker:
+        settings.setdefault("DESCENT_WORKER_METRICS_PORT", str(free_port()))
     log = home / "serve.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DESCENT_")}
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"

@@ -45,7 +45,7 @@ def prepare(resolution: Resolution, data_dir: Path, source: Path | None = None) 
     validation = spec.dataset.validation
     if isinstance(validation, ValidationFraction):
         order = np.random.default_rng(spec.seed).permutation(len(x_train))
-        n_val = max(1, round(len(x_train) * validation.fraction))
+        n_val = validation.held_out(len(x_train))
         if n_val >= len(x_train):
             raise ValueError(
                 f"validation fraction {validation.fraction} of {len(x_train)} rows leaves "

@@ -76,6 +76,10 @@ PRESETS = ("dense", "cnn")
 class ValidationFraction(_Strict):
     fraction: float = Field(gt=0, lt=1, description="Share of the training rows held out.")
 
+    def held_out(self, rows: int) -> int:
+        """How many of ``rows`` training rows this fraction holds out (at least one)."""
+        return max(1, round(rows * self.fraction))
+
 
 def _fraction_from_number(value: Any) -> Any:
     # Keras' validation_split=0.2 reads as {"fraction": 0.2}.

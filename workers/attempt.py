@@ -31,11 +31,20 @@ class Superseded(Exception):
 
 
 class Attempt:
-    """Attempt ``number`` at job ``job_id``: its settings, database and artifact store."""
+    """Attempt ``number`` at job ``job_id``: its settings, database and artifact store, and the
+    queue the job came from (a label on the worker's metrics)."""
 
-    def __init__(self, job_id: str, number: int, settings: Settings, store: ArtifactStore) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        number: int,
+        settings: Settings,
+        store: ArtifactStore,
+        queue: str = "any",
+    ) -> None:
         self.job_id = job_id
         self.number = number
+        self.queue = queue
         self.settings = settings
         self.store = store
         self.database_url = settings.resolved_database_url

@@ -7,25 +7,48 @@ next job finds a warm, fresh process waiting.
 
 import logging
 import os
+from typing import Any
 
-from celery.signals import worker_process_init
+from celery import Task
+from celery.signals import (
+    celeryd_init,
+    setup_logging,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_shutdown,
+)
 
+from core import logs
 from core.settings import Settings
 from services.queue import TRAIN_TASK, Broker, make_celery
-from workers import devices, tasks
+from workers import devices, metrics, metrics_server, tasks
 
 settings = Settings()  # the worker's, read once at its boot and passed down
 app = make_celery(settings)
 broker = Broker(settings, app)  # a batch's next job is sent from here
 
 
-@app.task(name=TRAIN_TASK)
-def train(job_id: str) -> None:
-    """The message carries the job's id only; the database says what the job is."""
-    tasks.train(job_id, settings, broker)
+@app.task(name=TRAIN_TASK, bind=True)
+def train(self: Task, job_id: str) -> None:
+    """The message carries the job's id only; the database says what the job is. Its
+    ``request_id`` header names the request that submitted the job (services/queue.py)."""
+    with logs.bound(request_id=self.request.get("request_id"), job_id=job_id):
+        tasks.train(job_id, settings, broker)
 
 
 log = logging.getLogger(__name__)
+
+
+@setup_logging.connect
+def _configure_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    # Connected, so Celery leaves the root logger to us (in the parent and each pool child).
+    logs.configure(settings.log_format, loglevel or logging.INFO)
+
+
+@celeryd_init.connect
+def _name_the_worker(sender: str, **_: Any) -> None:
+    logs.bind_process(worker=sender)  # before the pool forks: every child's lines carry it
 
 
 @worker_process_init.connect
@@ -36,4 +59,18 @@ def _import_tensorflow_in_child(**_: object) -> None:
 
     if device != "cpu":
         devices.grow_gpu_memory()
+    metrics.prime()  # every series at 0 before the first job, so rate() counts that job
     log.info("worker child %s ready with Keras loaded", os.getpid())
+
+
+@worker_init.connect
+def _serve_metrics(**_: Any) -> None:
+    # In the parent, before the pool forks: the children record where the parent serves from.
+    folder = metrics_server.prepare(settings)
+    metrics_server.serve(settings)
+    worker_shutdown.connect(lambda **_: metrics_server.remove(folder), weak=False)
+
+
+@worker_process_shutdown.connect
+def _forget_child_metrics(**_: Any) -> None:
+    metrics.child_exiting()

@@ -12,6 +12,7 @@ import logging
 import time
 
 from services import epochs, events, jobs
+from workers import metrics
 from workers.attempt import Attempt, Superseded
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class ProgressRecorder:
         self._attempt = attempt
 
     def __call__(self, epoch: int, step: int, steps: int | None, loss: float | None) -> None:
+        metrics.gpu_memory()
         job_id = self._attempt.job_id
         try:
             with self._attempt.holding() as session:
@@ -65,12 +67,17 @@ class ProgressRecorder:
 class EpochRecorder:
     """``on_epoch(epoch, seconds, logs)`` for the fit loop: the epoch's row, written while the
     attempt holds the job; ``Superseded`` (stopping the fit) once it does not. Unlike progress,
-    a failed write fails the job: its history would have a hole."""
+    a failed write fails the job: its history would have a hole. Each epoch after epoch 0 (the
+    untrained model, evaluated) also counts in the worker's metrics as ``rows`` samples."""
 
-    def __init__(self, attempt: Attempt) -> None:
+    def __init__(self, attempt: Attempt, rows: int = 0) -> None:
         self._attempt = attempt
+        self._rows = rows
 
     def __call__(self, epoch: int, seconds: float, logs: dict[str, float]) -> None:
         patience = self._attempt.settings.overfitting_patience
         with self._attempt.holding() as session:
             epochs.record(session, self._attempt.job_id, epoch, seconds, logs, patience=patience)
+        if epoch > 0:
+            metrics.epoch_ended(self._attempt.queue, seconds, self._rows)
+        metrics.gpu_memory()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import logs
 from core.settings import Settings
 from models import JobStatus
 from models.db import session_scope
@@ -16,7 +17,7 @@ from services import batches, datasets, epochs, jobs, trained_models, weights
 from services.artifacts import get_store
 from services.queue import Broker
 from training.spec import JobSpec
-from workers import devices
+from workers import devices, metrics
 from workers.attempt import Attempt, Superseded
 from workers.progress import CancelCheck, EpochRecorder, ProgressRecorder
 from workers.recovery import (
@@ -29,6 +30,7 @@ from workers.recovery import (
 )
 
 if TYPE_CHECKING:  # TensorFlow is imported in the steps that train, never on import
+    from models import Job
     from models.db import Session
     from training.keras.checkpoints import Resume
     from training.keras.fit import TrainResult
@@ -73,7 +75,10 @@ def claim(job_id: str, settings: Settings) -> tuple[Attempt, JobSpec, Deadline] 
         spec = JobSpec.model_validate(job.spec)
         deadline = Deadline(job.started_at, settings.job_time_limit_seconds)
         number = job.attempts
-    return Attempt(job_id, number, settings, get_store(settings)), spec, deadline
+        logs.bind(attempt=number, owner=job.owner)  # the job's lines from here on
+    log.info("job %s claimed: attempt %s", job_id, number)
+    metrics.job_started(job)
+    return Attempt(job_id, number, settings, get_store(settings), job.queue), spec, deadline
 
 
 def train_claimed(attempt: Attempt, spec: JobSpec, deadline: Deadline) -> None:
@@ -95,12 +100,14 @@ def train_claimed(attempt: Attempt, spec: JobSpec, deadline: Deadline) -> None:
             model = export_and_upload(attempt, result, Path(folder))
         with attempt.holding() as session:
             register_model(session, attempt, result, model)
-            finish(session, attempt, result)
+            ended = finish(session, attempt, result)
+        metrics.job_ended(ended)
         # Committed: the job is finished and its model (exported from the weights in memory,
         # cancelled or not) is stored in its attempt's folder. Nothing will resume it, so its
         # checkpoints go; best effort, never failing the job. A job that failed keeps its last
         # checkpoint (its error message says so).
         checkpoints.discard()
+        log.info("job %s finished; its model is stored", attempt.job_id)
     except Superseded:
         superseded(attempt)
     except Exception as exc:
@@ -148,7 +155,9 @@ def fit(
     return keras_fit(
         spec,
         attempt.settings.data_dir,
-        EpochRecorder(attempt),
+        EpochRecorder(
+            attempt, metrics.epoch_rows(spec, start.source.info if start.source else None)
+        ),
         user_data=start.source,
         should_stop=lambda: deadline() or cancelled(),
         on_batch=ProgressRecorder(attempt),
@@ -160,7 +169,8 @@ def fit(
 def fail_past_deadline(attempt: Attempt, deadline: Deadline) -> None:
     with attempt.holding() as session:
         checkpoint_epoch = jobs.get(session, attempt.job_id).checkpoint_epoch
-        jobs.fail(session, attempt.job_id, deadline.reason(checkpoint_epoch))
+        ended = jobs.fail(session, attempt.job_id, deadline.reason(checkpoint_epoch))
+    metrics.job_ended(ended)
 
 
 @dataclass(frozen=True)
@@ -213,14 +223,13 @@ def register_model(
     )
 
 
-def finish(session: Session, attempt: Attempt, result: TrainResult) -> None:
+def finish(session: Session, attempt: Attempt, result: TrainResult) -> Job:
     """The job's final status, in the transaction that registered its model."""
     # A cancel that came after the last batch still ends the job cancelled, as asked; either
     # way the model (its last weights) is kept and can be used.
     if result.stopped or jobs.should_stop(session, attempt.job_id):
-        jobs.end_cancelled(session, attempt.job_id, result.final_metrics)
-    else:
-        jobs.succeed(session, attempt.job_id, result.final_metrics)
+        return jobs.end_cancelled(session, attempt.job_id, result.final_metrics)
+    return jobs.succeed(session, attempt.job_id, result.final_metrics)
 
 
 def fail(attempt: Attempt, exc: BaseException) -> None:
@@ -229,9 +238,10 @@ def fail(attempt: Attempt, exc: BaseException) -> None:
     try:
         with attempt.holding() as session:
             if jobs.get(session, attempt.job_id).status == JobStatus.cancelling:
-                jobs.end_cancelled(session, attempt.job_id, None)
+                ended = jobs.end_cancelled(session, attempt.job_id, None)
             else:
-                jobs.fail(session, attempt.job_id, out_of_memory(exc) or describe(exc))
+                ended = jobs.fail(session, attempt.job_id, out_of_memory(exc) or describe(exc))
+        metrics.job_ended(ended)
     except Superseded:
         superseded(attempt)
 

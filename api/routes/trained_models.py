@@ -1,3 +1,4 @@
+import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
@@ -152,7 +153,10 @@ async def predict(
     """Answer for images sent as pixel arrays, base64 images, image files or an .npy array."""
     # The model and settings are looked up here rather than through dependencies: on this hot
     # path FastAPI's dependency resolution costs ~8% of a single-image request.
+    started = time.perf_counter()
     model = await load_served_model(model_id, request)
     settings = request_settings(request)
-    content = await prediction.answer(request, model, settings, top_k, scale, include_input)
-    return Response(content, media_type="application/json")
+    answered = await prediction.answer(request, model, settings, top_k, scale, include_input)
+    if metrics := request.app.state.metrics:  # only answers count: an error raised above
+        metrics.predicted(model.card.task, time.perf_counter() - started, answered.instances)
+    return Response(answered.content, media_type="application/json")

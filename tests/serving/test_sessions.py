@@ -56,6 +56,30 @@ def test_concurrent_requests_for_one_model_load_it_once(tmp_path: Path):
     assert len({id(model) for model in loaded}) == 1
 
 
+def test_the_hook_hears_one_miss_per_load_and_a_hit_for_each_request_that_waited(
+    tmp_path: Path,
+):
+    """What the API counts as descent_model_cache_total: eight requests at once for a model not
+    loaded are one miss (the load) and seven hits (they waited for it); full, it evicts."""
+    heard: list[str] = []
+    cache = SessionCache(max_size=1, on_event=heard.append)
+    path = classifier(tmp_path / "m.onnx")
+
+    def describe() -> ModelCard:
+        time.sleep(0.05)
+        return card("m", path)
+
+    threads = [threading.Thread(target=cache.load, args=("m", describe)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(heard) == ["hit"] * 7 + ["miss"]
+    heard.clear()
+    cache.load("n", lambda: card("n", path))
+    assert heard == ["miss", "eviction"]
+
+
 def test_a_shared_session_answers_many_threads_at_once(tmp_path: Path):
     cache = SessionCache(max_size=1)
     model = cache.load("m", lambda: card("m", classifier(tmp_path / "m.onnx")))
