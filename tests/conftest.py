@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -106,20 +107,23 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 # sets) an unreachable server fails the run instead of skipping.
 
 
+def missing(message: str) -> NoReturn:
+    """An outside piece a test needs (a server, a program) is not here: skip with ``message``,
+    or fail where DESCENT_TEST_REQUIRE_SERVICES=1 (CI) says every test must run."""
+    if os.environ.get("DESCENT_TEST_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{message} (DESCENT_TEST_REQUIRE_SERVICES=1)")
+    pytest.skip(message)
+
+
 def _external(name: str) -> str:
     url = os.environ.get(name)
     if not url:
-        if os.environ.get("DESCENT_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{name} is not set but DESCENT_TEST_REQUIRE_SERVICES=1")
-        pytest.skip(f"{name} is not set: PostgreSQL/Redis tests skipped")
+        missing(f"{name} is not set: PostgreSQL/Redis tests skipped")
     return url
 
 
 def _unreachable(name: str, error: Exception) -> None:
-    message = f"{name} is set but the server does not answer: {error}"
-    if os.environ.get("DESCENT_TEST_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing(f"{name} is set but the server does not answer: {error}")
 
 
 class PostgresServer:

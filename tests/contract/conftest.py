@@ -8,7 +8,6 @@ instances per prediction so that the 413 path costs eight digits, not ten thousa
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import pytest
 
 from models.db import session_scope
 from services import api_keys
-from tests.conftest import Backend, Service, start_service, stop_service
+from tests.conftest import Backend, Service, missing, start_service, stop_service
 
 MAX_INSTANCES = 8  # DESCENT_MAX_INSTANCES_PER_REQUEST for these services
 
@@ -92,10 +91,7 @@ def tool(name: str, *, reason: str) -> str:
     DESCENT_TEST_REQUIRE_SERVICES=1 (CI) says every test must run."""
     path = shutil.which(name)
     if path is None:
-        message = f"{name} is not on PATH: {reason}"
-        if os.environ.get("DESCENT_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{message} (DESCENT_TEST_REQUIRE_SERVICES=1)")
-        pytest.skip(message)
+        missing(f"{name} is not on PATH: {reason}")
     return path
 
 

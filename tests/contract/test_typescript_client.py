@@ -11,12 +11,12 @@ or fails where DESCENT_TEST_REQUIRE_SERVICES=1.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
 from tests.contract.conftest import Secured, tool
 
 pytestmark = pytest.mark.integration
@@ -28,10 +28,7 @@ BIN = TS / "node_modules" / ".bin"
 def installed(program: str) -> Path:
     path = BIN / program
     if not path.exists():
-        message = f"{path} is missing: run `npm ci` in {TS} (scripts/test does)"
-        if os.environ.get("DESCENT_TEST_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{message} (DESCENT_TEST_REQUIRE_SERVICES=1)")
-        pytest.skip(message)
+        missing(f"{path} is missing: run `npm ci` in {TS} (scripts/test does)")
     return path
 
 
