@@ -2,19 +2,21 @@
 enums, the spec's shorthands in what a request may send, defaults optional in requests and
 present in answers, and a realistic example on every body that validates against its model."""
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from api.app import create_app
 from api.schemas.batches import BatchCreate, BatchPublic
 from api.schemas.datasets import DatasetPublic
 from api.schemas.jobs import History, JobPublic
 from api.schemas.specs import SpecCheck
 from api.schemas.trained_models import ModelPublic
+from core.settings import Settings
 from core.statuses import JobStatus
 from serving.cards import SCALINGS
 from training.layer_specs import SIMPLE_INITIALIZERS
@@ -48,9 +50,12 @@ MAIN_RESPONSES: dict[str, type[BaseModel]] = {
 REQUESTS: dict[str, type[BaseModel]] = {"JobSpec-Input": JobSpec, "BatchCreate": BatchCreate}
 
 
-@pytest.fixture
-def openapi(client: TestClient) -> dict[str, Any]:
-    return client.get("/openapi.json").json()
+@pytest.fixture(scope="module")
+def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The document /openapi.json serves, built once for the module (reading it needs no
+    database)."""
+    settings = Settings(home=tmp_path_factory.mktemp("schema"), sweep=False)
+    return json.loads(json.dumps(create_app(settings).openapi()))
 
 
 def components(openapi: dict[str, Any]) -> dict[str, Any]:

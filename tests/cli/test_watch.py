@@ -44,6 +44,9 @@ class Watch:
             [sys.executable, "-m", "descent.cli", "submit", str(spec), "--watch"],
             cwd=PROJECT_ROOT, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            # Ctrl-C as a terminal sends it, even where the tests were started in the background
+            # (`&` in a script leaves SIGINT ignored, and an ignored signal stays so in children).
+            preexec_fn=_default_sigint,
         )  # fmt: skip
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -94,6 +97,10 @@ class Watch:
 
     def job_id(self) -> str:
         return self.wait_for("submitted job ").split()[2]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _left(deadline: float) -> float:

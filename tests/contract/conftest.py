@@ -71,9 +71,10 @@ def secured(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Itera
     stop_service(running.service)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def secured_api(tmp_path_factory: pytest.TempPathFactory, backend: Backend) -> Iterator[Secured]:
-    """The API alone for this module (jobs stay queued), auth required."""
+    """The API alone (jobs stay queued), auth required: one for every module that only reads
+    the schema or checks refusals."""
     running = start_secured(tmp_path_factory.mktemp("contract-api"), backend, worker=False)
     yield running
     stop_service(running.service)

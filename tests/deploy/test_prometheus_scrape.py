@@ -198,6 +198,18 @@ def test_the_trained_job_counts_as_succeeded(monitored: Monitored):
     assert monitored.eventually(in_database, lambda n: n is not None and n >= 1) == 1
 
 
+def test_the_worker_counts_the_jobs_wait_run_epoch_and_samples(monitored: Monitored):
+    # 300 rows less the 10% held out for validation, one epoch.
+    expected = {
+        "sum(descent_job_wait_seconds_count)": 1,
+        'sum(descent_job_run_seconds_count{status="succeeded"})': 1,
+        "sum(descent_epoch_duration_seconds_count)": 1,
+        "sum(descent_training_samples_total)": 270,
+    }
+    for expr, value in expected.items():
+        assert monitored.eventually(expr, lambda n, v=value: n == v) == value, expr
+
+
 def test_the_predict_latency_histogram_counts_every_prediction(monitored: Monitored):
     count = "sum(descent_prediction_duration_seconds_count)"
     assert monitored.eventually(count, lambda n: n == PREDICTIONS) == PREDICTIONS
