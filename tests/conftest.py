@@ -107,6 +107,17 @@ def backend(request: pytest.FixtureRequest) -> Backend:
 # sets) an unreachable server fails the run instead of skipping.
 
 
+# Tests of the production topology itself (several workers; an API restarted apart from its
+# worker): where the PostgreSQL + Redis pass runs them (both URLs set, as in CI), the embedded
+# pass leaves them to it; without those servers they run on the embedded backends.
+production_topology = pytest.mark.skipif(
+    bool(os.environ.get("DESCENT_TEST_POSTGRES_URL") and os.environ.get("DESCENT_TEST_REDIS_URL"))
+    and os.environ.get("DESCENT_TEST_BACKEND") != "postgres",
+    reason="runs on the PostgreSQL + Redis pass: several workers, or an API restarted apart from "
+    "its worker, are the production topology",
+)
+
+
 def missing(message: str) -> NoReturn:
     """An outside piece a test needs (a server, a program) is not here: skip with ``message``,
     or fail where DESCENT_TEST_REQUIRE_SERVICES=1 (CI) says every test must run."""

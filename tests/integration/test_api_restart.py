@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from core.settings import PROJECT_ROOT
-from tests.conftest import Backend
+from tests.conftest import Backend, production_topology
 from tests.harness import start_service, stop_service
 from tests.integration.test_crash_resume import FAST_RECOVERY, SPEC, wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, production_topology]
 
 # Frequent heartbeats and sweeps as in test_crash_resume, but nothing here waits for a takeover:
 # a long timeout costs nothing, and keeps a live worker starved of CPU on a loaded machine from

@@ -7,13 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.settings import PROJECT_ROOT
-from tests.conftest import Backend
+from tests.conftest import Backend, production_topology
 from tests.factories import job_spec
 from tests.harness import start_service, stop_service
 from tests.integration.test_api_restart import stop_worker
 
 SPEC = job_spec(limit=64, validation=None, units=None, batch_size=32)
+
+
+pytestmark = [pytest.mark.integration, production_topology]
 
 
 def test_cpu_and_any_jobs_each_train_exactly_once_on_two_workers(tmp_path: Path, backend: Backend):
