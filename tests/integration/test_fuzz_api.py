@@ -19,7 +19,7 @@ from tests.harness import start_service, stop_service
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(os.environ.get("DESCENT_FUZZ_EXAMPLES", "70"))
+EXAMPLES = int(os.environ.get("DESCENT_FUZZ_EXAMPLES", "50"))
 
 
 def test_generated_requests_never_get_a_server_error(tmp_path: Path, backend: Backend):
