@@ -6,7 +6,7 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
@@ -19,7 +19,7 @@ from core.errors import InvalidInput
 from core.settings import Settings
 from models import Batch, Job, TrainedModel
 from models.db import unit_of_work
-from services import batches, jobs, trained_models
+from services import batches, jobs, registry, trained_models
 from services.artifacts import ArtifactStore
 from services.queue import Broker
 from serving.cards import ModelCard
@@ -154,12 +154,43 @@ def load_job(job_id: str, session: SessionDep, principal: PrincipalDep) -> Job:
     return jobs.get(session, job_id, principal.scope)
 
 
-def load_model(model_id: str, session: SessionDep, principal: PrincipalDep) -> TrainedModel:
-    return trained_models.get(session, model_id, principal.scope)
+@dataclass(frozen=True)
+class NamedModel:
+    """A trained model and, when it was asked for by name, the name and version it is."""
+
+    model: TrainedModel
+    name: str | None = None
+    version: int | None = None
+
+
+# A route's {model_id}: the id, or a registered name (services/registry.py).
+ModelRef = Annotated[
+    str,
+    Path(
+        description="The model's id (its job's id), or a registered name: NAME (its latest "
+        "version) or NAME@ALIAS (e.g. mnist-digits@production).",
+    ),
+]
+
+
+def load_named_model(
+    model_id: ModelRef, session: SessionDep, principal: PrincipalDep
+) -> NamedModel:
+    """The model a route's ``{model_id}`` names: an id, NAME, NAME@ALIAS (services/registry)."""
+    found = registry.find(session, model_id, principal.scope)
+    if found is None:
+        return NamedModel(trained_models.get(session, model_id, principal.scope))
+    model = trained_models.get(session, found.model_id, principal.scope)
+    return NamedModel(model, found.name, found.version)
+
+
+def load_model(named: Annotated[NamedModel, Depends(load_named_model)]) -> TrainedModel:
+    return named.model
 
 
 JobDep = Annotated[Job, Depends(load_job)]
 ModelDep = Annotated[TrainedModel, Depends(load_model)]
+NamedModelDep = Annotated[NamedModel, Depends(load_named_model)]
 
 
 def load_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> Batch:
@@ -169,13 +200,24 @@ def load_batch(batch_id: str, session: SessionDep, principal: PrincipalDep) -> B
 BatchDep = Annotated[Batch, Depends(load_batch)]
 
 
-async def load_served_model(model_id: str, request: Request) -> ServedModel:
-    """The loaded model from the cache; on a miss its row and file, or a 404/409/410.
+async def load_served_model(ref: str, request: Request) -> ServedModel:
+    """The loaded model ``ref`` names (a model id, NAME, NAME@ALIAS or NAME/versions/N) from
+    the cache; on a miss its row and file, or a 404/409/410.
+
+    A model id costs no lookup. A name is resolved afresh on each request, in one small query
+    in a worker thread, so an alias moved shows from the next request on; the request keeps
+    the model it resolved, and the cache is keyed by that model's id, so two names of one
+    model share one session.
 
     Called by the predict route itself rather than through ``Depends``: on that hot path
     FastAPI's dependency resolution costs ~8% of a single-image request."""
     cache = get_model_cache(request)
     principal = authenticate(request)
+    model_id = ref
+    if registry.parse(ref) is not None:
+        model_id = await run_in_threadpool(
+            resolve_ref, get_sessionmaker(request), ref, principal.scope
+        )
     model = cache.get(model_id)
     if model is not None:
         check_owner(principal, model.card.owner, "model", model_id)
@@ -194,6 +236,12 @@ async def load_served_model(model_id: str, request: Request) -> ServedModel:
         model = await run_in_threadpool(cache.load, model_id, describe)
         check_owner(principal, model.card.owner, "model", model_id)
     return model
+
+
+def resolve_ref(factory: sessionmaker[Session], ref: str, owner: str | None) -> str:
+    """The model id a reference by name names, read in a session of its own."""
+    with factory() as session:
+        return registry.resolve(session, ref, owner)
 
 
 def describe_model(

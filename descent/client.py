@@ -39,7 +39,9 @@ from descent.schemas import (
     JobRef,
     LayerSummary,
     Model,
+    ModelAlias,
     ModelSummary,
+    ModelVersion,
     Page,
     PredictAnswer,
     Prediction,
@@ -53,8 +55,8 @@ from descent.schemas import (
 __all__ = [
     "DEFAULT_URL", "ApiError", "Batch", "BatchJob", "BatchSummary", "Client", "Curve", "Curves",
     "Dataset", "Epoch", "EventStream", "History", "Job", "JobRef", "LayerSummary", "Model",
-    "ModelSummary", "Page", "PredictAnswer", "Prediction", "SpecCheck", "SpecWarning",
-    "Standing", "Transition", "api_object",
+    "ModelAlias", "ModelSummary", "ModelVersion", "Page", "PredictAnswer", "Prediction",
+    "SpecCheck", "SpecWarning", "Standing", "Transition", "api_object",
 ]  # fmt: skip
 
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -183,7 +185,7 @@ class Client:
         The file appears whole or not at all (it is written beside, then renamed)."""
         target = Path(path)
         partial = target.with_name(f".{target.name}.part")
-        url = f"/v1/models/{model_id}/download"
+        url = f"{self._model_path(model_id)}/download"
         try:
             with self._http.stream("GET", url, params={"format": file_format}) as response:
                 if response.is_error:
@@ -202,14 +204,47 @@ class Client:
         return target.stat().st_size
 
     def get_model(self, model_id: str) -> Model:
-        return Model.model_validate(self._request("GET", f"/v1/models/{model_id}"))
+        """A model by id, or by reference: NAME, NAME@ALIAS or NAME/versions/N."""
+        return Model.model_validate(self._request("GET", self._model_path(model_id)))
 
     def predict(self, model_id: str, instances: list[Any]) -> list[Prediction]:
         """Pixel rows (28×28 nested or 784 flat, 0-255) or ``{"b64": ...}`` images, as JSON."""
         body = self._request(
-            "POST", f"/v1/models/{model_id}/predict", json={"instances": instances}
+            "POST", f"{self._model_path(model_id)}/predict", json={"instances": instances}
         )
         return [Prediction.model_validate(p) for p in body["predictions"]]
+
+    def _model_path(self, ref: str) -> str:
+        """The path of the model ``ref`` names. The server takes an id, NAME or NAME@ALIAS in
+        the path; NAME/versions/N is looked up here first (a slash would split the path)."""
+        name, versions, number = ref.partition("/versions/")
+        if versions and number.isdigit():
+            ref = self.get_model_version(name, int(number)).model_id
+        return f"/v1/models/{quote(ref, safe='@')}"
+
+    # the model registry
+    def register_model_version(self, name: str, model_id: str) -> ModelVersion:
+        """Register the trained model as the name's next version."""
+        body = self._request(
+            "POST", f"{_registry_path(name)}/versions", json={"model_id": model_id}
+        )
+        return ModelVersion.model_validate(body)
+
+    def list_model_versions(
+        self, name: str, *, limit: int = 20, offset: int = 0, every: bool = False
+    ) -> Page[ModelVersion]:
+        """A page of the name's versions, newest first."""
+        path = f"{_registry_path(name)}/versions"
+        return self._page(Page[ModelVersion], path, limit, offset, every, {})
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        path = f"{_registry_path(name)}/versions/{version}"
+        return ModelVersion.model_validate(self._request("GET", path))
+
+    def set_alias(self, name: str, alias: str, version: int) -> ModelAlias:
+        """Point the name's alias at the version (created, or moved in one step)."""
+        path = f"{_registry_path(name)}/aliases/{quote(alias, safe='')}"
+        return ModelAlias.model_validate(self._request("PUT", path, json={"version": version}))
 
     def predict_files(self, model_id: str, files: Sequence[tuple[str, bytes]]) -> list[Prediction]:
         """Image files, ``(name, bytes)``, uploaded as they are: the server converts them (the
@@ -234,7 +269,9 @@ class Client:
                 chunk, rest = chunk[:most], chunk[most:]
                 pending.appendleft(rest)
             try:
-                body = self._predict_chunk(model_id, chunk)
+                # Later requests name the model the first one answered with: a name's alias
+                # moved meanwhile does not split the files between two versions.
+                body = self._predict_chunk(first["model_id"] if first else model_id, chunk)
             except ApiError as error:
                 if error.status != 413 or len(chunk) == 1:
                     raise
@@ -249,7 +286,7 @@ class Client:
     def _predict_chunk(self, model_id: str, chunk: Sequence[tuple[str, bytes]]) -> dict[str, Any]:
         parts = [("file", (name, data, _media_type(name))) for name, data in chunk]
         try:
-            body = self._request("POST", f"/v1/models/{model_id}/predict", files=parts)
+            body = self._request("POST", f"{self._model_path(model_id)}/predict", files=parts)
         except ApiError as error:
             # The server numbers the files of one request ("file 2 of 3: ..."): name it. A
             # lone file that is too large is named too (the server's 413 says "the request").
@@ -383,6 +420,10 @@ def _as_page(body: Any) -> dict[str, Any]:
     if isinstance(body, list):
         return {"items": body, "total": len(body), "limit": len(body), "offset": 0, "next": None}
     return body
+
+
+def _registry_path(name: str) -> str:
+    return f"/v1/registry/{quote(name, safe='')}"
 
 
 def _dataset_path(name_or_id: str) -> str:

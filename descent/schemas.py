@@ -180,6 +180,24 @@ class Model(_Response):
     created_at: datetime | None = None
 
 
+class ModelVersion(_Response):
+    name: str
+    version: int
+    model_id: str
+    dataset: str = ""
+    task: str = "classification"
+    metrics: dict[str, float] = Field(default_factory=dict)
+    aliases: list[str] = Field(default_factory=list)
+    created_at: datetime | None = None
+
+
+class ModelAlias(_Response):
+    name: str
+    alias: str
+    version: int
+    model_id: str
+
+
 class LayerSummary(_Response):
     index: int
     type: str

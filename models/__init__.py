@@ -8,6 +8,7 @@ from models.epoch import EpochRecord
 from models.idempotency import IdempotencyKey
 from models.job import Job, JobStatus, JobTransition
 from models.job_event import JobEvent
+from models.registered_model import ModelAlias, ModelVersion, RegisteredModel
 from models.trained_model import TrainedModel
 
 __all__ = [
@@ -20,6 +21,9 @@ __all__ = [
     "JobEvent",
     "JobStatus",
     "JobTransition",
+    "ModelAlias",
+    "ModelVersion",
+    "RegisteredModel",
     "TrainedModel",
     "UserDataset",
 ]

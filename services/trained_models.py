@@ -35,6 +35,16 @@ def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
     return model
 
 
+def not_found(model_id: str) -> NotFound:
+    """The 404 for a model id that names nothing of the asker's: the same words whether there
+    is no such model or it is another owner's (api/auth.check_owner raises this one too)."""
+    return NotFound(
+        f"no model with id {model_id!r}",
+        fix="a model's id is the id of the job that trained it; list jobs with {list_jobs}",
+        code="model_not_found",
+    )
+
+
 def get(session: Session, model_id: str, owner: str | None = None) -> TrainedModel:
     """The model, or 404 for an unknown id (or another ``owner``'s), or 409 while its job has
     not succeeded."""
@@ -53,11 +63,7 @@ def get(session: Session, model_id: str, owner: str | None = None) -> TrainedMod
     if model is not None and (owner is None or model.owner == owner):
         return model
     if job is None or (owner is not None and job.owner != owner):
-        raise NotFound(
-            f"no model with id {model_id!r}",
-            fix="a model's id is the id of the job that trained it; list jobs with {list_jobs}",
-            code="model_not_found",
-        )
+        raise not_found(model_id)
     if job.status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
         raise Conflict(
             f"model {model_id!r} is not ready: its job is {job.status}",

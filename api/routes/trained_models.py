@@ -8,13 +8,15 @@ from api import prediction
 from api.auth import PrincipalDep
 from api.deps import (
     ModelDep,
+    ModelRef,
+    NamedModelDep,
     PagingDep,
     SessionDep,
     StoreDep,
     load_served_model,
     request_settings,
 )
-from api.schemas.trained_models import ModelList, ModelPublic, PredictResponse
+from api.schemas.trained_models import ModelList, ModelPublic, PredictResponse, VersionStatus
 from core.errors import NotFound
 from services import trained_models
 from serving.scales import ScaleOption
@@ -92,9 +94,19 @@ def list_models(
 
 
 @router.get("/{model_id}", response_model=ModelPublic, summary="Get a trained model")
-def get_model(model: ModelDep) -> ModelPublic:
-    """What the model was trained on, its classes, its metrics and its export check."""
-    return ModelPublic.model_validate(model)
+def get_model(named: NamedModelDep) -> ModelPublic:
+    """What the model was trained on, its classes, its metrics and its export check; asked
+    for by name (NAME, NAME@ALIAS), also the name and version it resolved."""
+    found = ModelPublic.model_validate(named.model)
+    if named.name is None:
+        return found
+    return found.model_copy(
+        update={
+            "name": named.name,
+            "version": named.version,
+            "model_version_status": [VersionStatus(version=str(named.version))],
+        }
+    )
 
 
 @router.get(
@@ -129,7 +141,7 @@ def download_model(
     responses=PREDICT_ERRORS,
 )
 async def predict(
-    model_id: str,
+    model_id: ModelRef,
     request: Request,
     top_k: Annotated[
         int | None, Query(ge=1, le=1000, description="Answer only the k most likely classes.")

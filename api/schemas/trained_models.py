@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, model_validator
 from typing_extensions import TypeAliasType
 
 from api.schemas.pages import Page
@@ -28,7 +28,24 @@ class ExportCheck(BaseModel):
     samples: int | None = Field(default=None, description="How many rows were compared.")
 
 
+class VersionStatusDetail(BaseModel):
+    error_code: str = Field(default="OK", description='"OK": the version loaded.')
+    error_message: str = ""
+
+
+class VersionStatus(BaseModel):
+    """TF Serving's status of one version: what its model-status clients read."""
+
+    version: str = Field(description="The version, in digits; 1 for a model asked by id.")
+    state: str = Field(default="AVAILABLE", description='"AVAILABLE": ready to serve.')
+    status: VersionStatusDetail = Field(default_factory=VersionStatusDetail)
+
+
 class ModelPublic(BaseModel):
+    """A trained model. Asked for by name (GET /v1/models/NAME or NAME@ALIAS), it also says
+    which name and version it resolved; ``model_version_status`` is TF Serving's model-status
+    answer, so a TF Serving client's status call reads this same route."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: str = Field(description="The same as the id of the job that trained it.")
@@ -44,6 +61,23 @@ class ModelPublic(BaseModel):
     metrics: dict[str, float] = Field(description="The final epoch's metrics.")
     export_check: ExportCheck = Field(description="How closely ONNX matched Keras at export.")
     created_at: datetime
+    name: str | None = Field(
+        default=None, description="Asked for by name: the registered name it resolved."
+    )
+    version: int | None = Field(
+        default=None, description="Asked for by name: the name's version it resolved."
+    )
+    model_version_status: list[VersionStatus] = Field(
+        default_factory=list,
+        description="TF Serving's model status: the version answering (its number when asked "
+        'by name, else "1"), AVAILABLE.',
+    )
+
+    @model_validator(mode="after")
+    def _status(self) -> "ModelPublic":
+        if not self.model_version_status:
+            self.model_version_status = [VersionStatus(version=str(self.version or 1))]
+        return self
 
 
 class ModelList(Page[ModelPublic]):

@@ -232,7 +232,13 @@ def cancel(
 
 
 def predict(
-    model_id: Annotated[str, typer.Argument(metavar="MODEL", help="The model's id.")],
+    model_id: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL",
+            help="The model's id, or a registered name: NAME, NAME@ALIAS or NAME/versions/N.",
+        ),
+    ],
     images: Annotated[
         list[Path], typer.Argument(metavar="FILE...", help="Image files (PNG, JPEG, GIF, ...).")
     ],
@@ -255,7 +261,8 @@ def predict(
             fail(f"cannot read {path}: {exc.strerror or exc}")
     with connect(url, api_key, api_key_file, profile) as client:
         model = client.get_model(model_id)
-        answer = client.predict_files_answer(model_id, files)
+        # By the id the reference resolved to: the model described is the one that answers.
+        answer = client.predict_files_answer(model.id, files)
     if output is Output.json:
         emit(output, answer)
         return

@@ -6,7 +6,16 @@ from typing import Any
 
 from rich.table import Table
 
-from descent.client import Batch, BatchSummary, Dataset, Epoch, Job, Model, SpecCheck
+from descent.client import (
+    Batch,
+    BatchSummary,
+    Dataset,
+    Epoch,
+    Job,
+    Model,
+    ModelVersion,
+    SpecCheck,
+)
 from descent.commands.common import number
 
 STATUS_STYLE = {
@@ -253,6 +262,23 @@ def model_summary(model: Model) -> Table:
         table.add_row(name, number(value))
     if model.created_at:
         table.add_row("created", model.created_at.strftime("%Y-%m-%d %H:%M %Z").strip())
+    return table
+
+
+def versions_table(versions: list[ModelVersion], total: int | None) -> Table:
+    name = versions[0].name if versions else "the name"
+    title = f"{len(versions)} of {total} versions of {name}, newest first"
+    table = Table(title=title, title_justify="left")
+    table.add_column("version", no_wrap=True, justify="right")
+    table.add_column("model id", no_wrap=True, min_width=32)
+    for column in ("dataset", "val_acc", "aliases", "registered"):
+        table.add_column(column, no_wrap=True)
+    for version in versions:
+        table.add_row(
+            str(version.version), version.model_id, version.dataset,
+            number(version.metrics.get("val_accuracy")), ", ".join(version.aliases) or "—",
+            version.created_at.strftime("%Y-%m-%d %H:%M") if version.created_at else "—",
+        )  # fmt: skip
     return table
 
 

@@ -101,7 +101,7 @@ async function predict() {
     if (question !== asked) return;
     const [prediction] = answer.predictions;
     seen(prediction.input);
-    show(prediction, models.get(modelId));
+    show(prediction, models.get(answer.model_id)); // a name answers with the id it resolved
   } catch (error) {
     if (question !== asked) return;
     $("answer").textContent = "—";
@@ -141,27 +141,46 @@ function show(prediction, model) {
 }
 
 async function loadModels() {
-  const list = await api("v1/models?limit=200");
+  const [list, registry] = await Promise.all([
+    api("v1/models?limit=200"),
+    api("v1/registry?limit=200").catch(() => ({ items: [] })),
+  ]);
   for (const model of list.items) models.set(model.id, model);
+  // Registered names: NAME serves its latest version, NAME@ALIAS the version the alias points
+  // at when the question is asked. ?model= takes an id, NAME or NAME@ALIAS.
+  const refs = registry.items.flatMap((named) => [
+    [named.name, `${named.name} (latest: version ${named.latest_version})`],
+    ...Object.entries(named.aliases).map(([alias, version]) => [
+      `${named.name}@${alias}`,
+      `${named.name}@${alias} (version ${version})`,
+    ]),
+  ]);
   const wanted = query("model");
+  if (wanted && !models.has(wanted) && !refs.some(([ref]) => ref === wanted)) {
+    refs.push([wanted, wanted]);
+  }
+  const option = ([value, label]) => el("option", { value, selected: value === wanted }, label);
   $("model").replaceChildren(
     ...(list.items.length ? [] : [el("option", { value: "" }, "no trained model yet")]),
     ...list.items.map((model) =>
-      el(
-        "option",
-        { value: model.id, selected: model.id === wanted },
+      option([
+        model.id,
         `${jobLabel(model.job)} — ${model.dataset}, validation accuracy ${percent(model.metrics.val_accuracy)}`,
-      ),
+      ]),
     ),
+    ...(refs.length ? [el("optgroup", { label: "By name" }, ...refs.map(option))] : []),
   );
   describe();
 }
 
 function describe() {
-  const model = models.get($("model").value);
+  const value = $("model").value;
+  const model = models.get(value);
   $("model-note").textContent = model
     ? `Answers ${model.class_names.length} classes: ${model.class_names.join(" ")}.`
-    : "";
+    : value
+      ? `The registered name ${value}: the version it points at answers.`
+      : "";
 }
 
 $("model").addEventListener("change", () => {
