@@ -33,7 +33,11 @@ class BodySizeLimit:
     def cap(self, path: str) -> Cap:
         """The cap on the body of a request to ``path``."""
         path = path.rstrip("/")
-        if path.endswith("/predict"):
+        # Descent's own /predict, TF Serving's :predict (:classify, :regress) and the Open
+        # Inference Protocol's /v2/.../infer: the prediction routes.
+        if path.endswith(("/predict", ":predict", ":classify", ":regress")) or (
+            path.startswith("/v2/") and path.endswith("/infer")
+        ):
             return Cap(
                 self.settings.max_request_bytes,
                 "DESCENT_MAX_REQUEST_BYTES",

@@ -11,6 +11,9 @@ A benchmark, not a test. In one run on this machine:
    settings) and Descent over HTTP (JSON and ``.npy``); then one image in-process;
 4. (d) the naive baseline (bench/naive_app.py: FastAPI + Keras ``model.predict`` per request)
    on the downloaded ``.keras`` file, loaded the same way;
+5. (e) the Open Inference Protocol v2 with binary tensors (what ``tritonclient`` sends): one
+   image at concurrency 1 against Descent's own JSON route, and batches of 1,000 (FP32, the
+   model's raw input, and UINT8 pixels) in the same alternating rounds as (a) and (c);
 
 then prints every figure and the ratios. Besides wall-clock rates it reads the server's CPU
 time per request from /proc, which says what the code costs whatever else shares the machine.
@@ -118,6 +121,55 @@ def npy_body(images: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+def v2_request(port: int, path: str, input_name: str, tensor: np.ndarray) -> bytes:
+    """An Open Inference Protocol v2 infer request as ``tritonclient`` sends it: the JSON, then
+    the tensor's raw bytes, ``Inference-Header-Content-Length`` saying where the JSON ends."""
+    datatype = {np.dtype(np.float32): "FP32", np.dtype(np.uint8): "UINT8"}[tensor.dtype]
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": input_name,
+                    "shape": list(tensor.shape),
+                    "datatype": datatype,
+                    "parameters": {"binary_data_size": tensor.nbytes},
+                }
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    body = header + tensor.tobytes()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Inference-Header-Content-Length: {len(header)}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+def v2_single_image(
+    port: int, predict: str, v2: tuple[str, str], images: np.ndarray, seconds: float, pid
+) -> dict:
+    """One UINT8 image per v2 binary request (``v2``: the path and the model's input name)
+    against one JSON image on Descent's own route, in alternating rounds at concurrency 1:
+    the median round's p50 and server CPU ms per request of each."""
+    requests = {
+        "v2": v2_request(port, *v2, images[:1]),
+        "own": raw_post(port, predict, json_body(images[:1]), "application/json"),
+    }
+    rounds: dict[str, list[tuple[float, float]]] = {"v2": [], "own": []}
+    for _ in range(ROUNDS):
+        for kind, request in requests.items():
+            result = load(port, request, 1, seconds / ROUNDS, pid=pid)
+            if result.errors:
+                raise RuntimeError(f"{result.errors} {kind} single-image requests failed")
+            rounds[kind].append((result.percentile_ms(50), result.server_cpu_ms))
+    return {
+        f"{kind}_one_{name}": float(np.median([m[i] for m in measured]))
+        for kind, measured in rounds.items()
+        for i, name in enumerate(("p50_ms", "cpu_ms"))
+    }
+
+
 def single_image(port: int, path: str, images: np.ndarray, seconds: float, pid=None) -> dict:
     request = raw_post(port, path, json_body(images[:1]), "application/json")
     figures = {}
@@ -160,18 +212,30 @@ def onnx_one_image_ms(model: OnnxModel, image: np.ndarray, seconds: float) -> fl
     return float(np.percentile(timings, 50)) * 1e3
 
 
-def batches(port: int, path: str, onnx_path: Path, images: np.ndarray, seconds: float, pid) -> dict:
+def batches(
+    port: int,
+    path: str,
+    v2: tuple[str, str],
+    onnx_path: Path,
+    images: np.ndarray,
+    seconds: float,
+    pid,
+) -> dict:
     """In-process and HTTP batches measured in alternating rounds, so that both see the same
     background load on a shared machine; the median round of each is kept."""
     model = OnnxModel(onnx_path)  # the API's own session settings
     batch = scale_pixels(images[:BATCH], (28, 28, 1))
-    json_request = raw_post(port, path, json_body(images[:BATCH]), "application/json")
-    npy_request = raw_post(port, path, npy_body(images[:BATCH]), "application/x-npy")
-    rounds: dict[str, list[tuple[float, float]]] = {"onnx": [], "npy": [], "json": []}
+    requests = {
+        "npy": raw_post(port, path, npy_body(images[:BATCH]), "application/x-npy"),
+        "json": raw_post(port, path, json_body(images[:BATCH]), "application/json"),
+        "v2_fp32": v2_request(port, *v2, batch),  # the model's raw input, as Triton takes it
+        "v2_uint8": v2_request(port, *v2, images[:BATCH]),  # 0-255 pixels
+    }
+    rounds: dict[str, list[tuple[float, float]]] = {"onnx": [], **{kind: [] for kind in requests}}
     for _ in range(ROUNDS):
         rounds["onnx"].append(onnx_batches(model, batch, seconds / ROUNDS))
-        rounds["npy"].append(http_batches(port, npy_request, seconds / ROUNDS, pid))
-        rounds["json"].append(http_batches(port, json_request, seconds / ROUNDS, pid))
+        for kind, request in requests.items():
+            rounds[kind].append(http_batches(port, request, seconds / ROUNDS, pid))
     figures = {}
     for kind, measured in rounds.items():
         figures[f"batch_{kind}_images_per_s"] = float(np.median([m[0] for m in measured]))
@@ -199,9 +263,12 @@ def main() -> None:
             onnx_path = download(service, model_id, "onnx", folder)
             keras_path = download(service, model_id, "keras", folder)
             port, path = int(service.url.rsplit(":", 1)[1]), f"/v1/models/{model_id}/predict"
+            metadata = service.client.get(f"/v2/models/{model_id}").json()
+            v2 = (f"/v2/models/{model_id}/infer", metadata["inputs"][0]["name"])
             print("measuring Descent over HTTP (access log off) and ONNX Runtime in-process ...")
             ours = single_image(port, path, images, args.seconds, service.pid)
-            ours |= batches(port, path, onnx_path, images, args.seconds, service.pid)
+            ours |= v2_single_image(port, path, v2, images, args.seconds, service.pid)
+            ours |= batches(port, path, v2, onnx_path, images, args.seconds, service.pid)
         finally:
             stop_service(service)
 
@@ -239,8 +306,14 @@ def report(ours: dict, naive: dict) -> None:
         if name[1] == "d":
             rate = figures["batch_json_images_per_s"]
             print(f"    batches of {BATCH:,} (JSON): {rate:,.0f} images/s")
-    print(f"(c) Descent over HTTP, batches of {BATCH:,}")
-    for form in ("npy", "json"):
+    print("(e) Open Inference Protocol v2, binary tensors, one image at concurrency 1")
+    for kind, label in (("v2", "v2 binary UINT8"), ("own", "own JSON route")):
+        print(
+            f"    {label}: p50 {ours[f'{kind}_one_p50_ms']:.3f} ms, "
+            f"server CPU {ours[f'{kind}_one_cpu_ms']:.3f} ms/req"
+        )
+    print(f"(c, e) Descent over HTTP, batches of {BATCH:,}")
+    for form in ("npy", "json", "v2_fp32", "v2_uint8"):
         print(
             f"    {form}: {ours[f'batch_{form}_images_per_s']:,.0f} images/s "
             f"(server CPU {ours[f'batch_{form}_cpu_ms']:.1f} ms per request)"
@@ -261,6 +334,15 @@ def report(ours: dict, naive: dict) -> None:
         0.7,
     )
     ratio("HTTP batch JSON ÷ in-process, images/s", ours["batch_json_images_per_s"] / onnx, None)
+    ratio(
+        "v2 binary FP32 batch ÷ in-process, images/s (≥ 0.70)",
+        ours["batch_v2_fp32_images_per_s"] / onnx,
+        0.7,
+    )
+    ratio("v2 binary UINT8 batch ÷ in-process, images/s (≥ 0.70)",
+          ours["batch_v2_uint8_images_per_s"] / onnx, 0.7)  # fmt: skip
+    ratio("v2 binary ÷ own JSON route, single-image p50 (≤ 1.3)",
+          ours["v2_one_p50_ms"] / ours["own_one_p50_ms"], 1.3, higher=False)  # fmt: skip
     for c in (1, 8):
         ratio(f"ours ÷ naive, req/s at concurrency {c} (≥ 30)",
               ours[f"c{c}_per_s"] / naive[f"c{c}_per_s"], 30)  # fmt: skip
@@ -272,6 +354,11 @@ def report(ours: dict, naive: dict) -> None:
     onnx_cpu = ours["batch_onnx_cpu_ms"]
     ratio("in-process ÷ HTTP .npy batch, CPU ms", onnx_cpu / ours["batch_npy_cpu_ms"], 0.7)
     ratio("in-process ÷ HTTP JSON batch, CPU ms", onnx_cpu / ours["batch_json_cpu_ms"], None)
+    ratio("in-process ÷ v2 binary FP32 batch, CPU ms", onnx_cpu / ours["batch_v2_fp32_cpu_ms"], 0.7)
+    ratio("in-process ÷ v2 binary UINT8 batch, CPU ms",
+          onnx_cpu / ours["batch_v2_uint8_cpu_ms"], 0.7)  # fmt: skip
+    ratio("v2 binary ÷ own JSON route, single-image server CPU ms",
+          ours["v2_one_cpu_ms"] / ours["own_one_cpu_ms"], None)  # fmt: skip
     ratio("one core's worth of single-image requests, req/s", 1e3 / ours["c8_cpu_ms"], None)
 
 

@@ -36,6 +36,30 @@ class OnnxModel:
         # InferenceSession.run is thread-safe; no lock needed around it.
         return self._session.run(None, {self._input: batch})[0]
 
+    @property
+    def inputs(self) -> list[TensorSpec]:
+        """The graph's inputs as the protocol routes describe them (TF Serving, v2)."""
+        return [TensorSpec.of(arg) for arg in self._session.get_inputs()]
+
+    @property
+    def outputs(self) -> list[TensorSpec]:
+        return [TensorSpec.of(arg) for arg in self._session.get_outputs()]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of an ONNX graph: its name, its shape with None for an axis of
+    any length (the batch), and its ONNX Runtime type, e.g. ``"tensor(float)"``."""
+
+    name: str
+    shape: tuple[int | None, ...]
+    type: str
+
+    @classmethod
+    def of(cls, arg: ort.NodeArg) -> TensorSpec:
+        shape = tuple(n if isinstance(n, int) else None for n in arg.shape)
+        return cls(arg.name, shape, arg.type)
+
 
 @dataclass(frozen=True)
 class ServedModel:
