@@ -14,13 +14,14 @@ services/jobs.py ``get``/``page`` and services/datasets.py do: another owner's i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from core import logs
 from core.errors import NotFound, Unauthorized
-from services import api_keys
+from services import api_keys, batches, jobs, trained_models
 from services.api_keys import LOCAL, Principal
 
 CREATE_FIX = "create a key with `descent keys create --name NAME` on the server and send it as "
@@ -46,8 +47,10 @@ def _from_header(request: Request) -> Principal:
             "this server requires an API key and the request sent none", fix=CREATE_FIX
         )
     if scheme.lower() != "bearer" or not secret.strip():
+        # What was sent is not repeated: without a scheme, the first word is the key itself.
         raise Unauthorized(
-            f"the Authorization header must be `Bearer <key>`, not {scheme!r} ...",
+            "the Authorization header must be `Bearer <key>`, and the one sent does not start "
+            "with `Bearer ` followed by a key (it is not repeated here: it may be a secret)",
             fix=CREATE_FIX,
         )
     with request.app.state.sessionmaker() as session:
@@ -61,10 +64,16 @@ PrincipalDep = Annotated[Principal, Depends(authenticate)]
 
 
 def check_owner(principal: Principal, owner: str, kind: str, item_id: str) -> None:
-    """Another owner's job, model or batch is, to this principal, one that does not exist."""
+    """Another owner's job, model or batch is, to this principal, one that does not exist: the
+    404 is the very one its service raises for a missing id (detail, fix and code alike), so
+    that no answer tells "not yours" from "no such thing", cached or not."""
     if principal.scope is not None and owner != principal.scope:
-        raise NotFound(
-            f"no {kind} with id {item_id!r}",
-            fix=f"list your {kind}s to find the id",
-            code=f"{kind}_not_found",
-        )
+        raise NOT_FOUND[kind](item_id)
+
+
+# Each owned kind's 404 for a missing id, as its service raises it.
+NOT_FOUND: dict[str, Callable[[str], NotFound]] = {
+    "model": trained_models.not_found,
+    "job": jobs.not_found,
+    "batch": batches.not_found,
+}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
+from api import protocols
 from api.problem_types import FRAMEWORK_CODES, PROBLEM_TYPES, type_uri
 from core.errors import (
     Conflict,
@@ -32,6 +34,7 @@ from core.errors import (
     NotAllowed,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
     UnsupportedMediaType,
@@ -43,6 +46,13 @@ log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 MAX_FOUND_CHARS = 200
+# What a problem body repeats of a client's input is bounded (json_safe): text this long,
+# this many levels deep, this many values in all.
+MAX_TEXT_CHARS = 2_000
+SAFE_DEPTH = 32
+SAFE_NODES = 100_000
+# The most errors one problem lists: enough to correct a request, bounded whatever was sent.
+MAX_ERRORS = 100
 BOUNDS = {
     "greater_than": ">",
     "greater_than_equal": ">=",
@@ -61,6 +71,7 @@ STATUSES: dict[type[DescentError], int] = {
     InvalidInput: 422,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
+    TooManyRequests: 429,
     Unauthorized: 401,
     Unavailable: 503,
     DescentError: 500,
@@ -89,16 +100,82 @@ def status_of(error: DescentError) -> int:
 def _headers(error: DescentError) -> dict[str, str]:
     if isinstance(error, Unauthorized):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, TooManyRequests):
+        return {"Retry-After": str(error.retry_after)}
     if isinstance(error, NotAllowed):
         return {"Allow": ", ".join(METHODS.get(action, action) for action in error.allowed)}
     return {}
 
 
-def json_safe(value: Any) -> Any:
-    """``value`` as JSON can carry it: what JSON cannot hold (a path, a NumPy number, a set,
-    NaN or an infinity sent in a spec) is written as its text, so a problem body never fails
-    to render."""
-    return json.loads(json.dumps(value, default=str), parse_constant=str)
+def json_safe(value: Any, depth: int = SAFE_DEPTH, budget: int = SAFE_NODES) -> Any:
+    """``value`` as JSON can always carry it, so that a problem body never fails to render.
+
+    What a client sent comes back in ``found``, and a client can send anything: bytes (a body
+    without ``Content-Type: application/json``), NaN or an infinity, a lone surrogate
+    (``"\\ud800"``), a value thousands of levels deep or megabytes long. Bytes become a summary
+    (``"<37 bytes>"``), non-finite numbers their JSON5 spelling (``"NaN"``, ``"Infinity"``),
+    surrogates an escape, long text is cut, and containers deeper than ``depth``, or past the
+    first ``budget`` values, become ``"..."``. The depth bound also bounds this function's
+    recursion, so it can never exhaust the stack, and the budget its time, whatever it is
+    given. Anything else (a path, a NumPy number, a set) is written as its text."""
+    return _safe(value, depth, [budget])
+
+
+def _safe(value: Any, depth: int, budget: list[int]) -> Any:
+    budget[0] -= 1
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        # Beyond 64 bits as text (no JSON reader takes it whole); beyond Python's 4,300
+        # digits str() itself refuses, so only its size is said.
+        if abs(value) < 2**63:
+            return value
+        return (
+            _cut(str(value))
+            if value.bit_length() < 14_000
+            else f"<{value.bit_length()}-bit integer>"
+        )
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return _cut(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, dict | list | tuple):
+        if depth <= 0 or budget[0] <= 0:
+            return "..."
+        if isinstance(value, dict):
+            safe: dict[str, Any] = {}
+            for key, child in value.items():
+                if budget[0] <= 0:
+                    safe["..."] = f"{len(value) - len(safe)} more"
+                    break
+                safe[_cut(str(key))] = _safe(child, depth - 1, budget)
+            return safe
+        listed: list[Any] = []
+        for child in value:
+            if budget[0] <= 0:
+                listed.append(f"... {len(value) - len(listed)} more")
+                break
+            listed.append(_safe(child, depth - 1, budget))
+        return listed
+    try:
+        return _cut(str(value))
+    except Exception:  # a value whose str() fails still gets a place in the body
+        return f"<{type(value).__name__}>"
+
+
+def _cut(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Text that encodes as UTF-8 (lone surrogates escaped) and is at most ``limit`` long."""
+    if len(text) > limit:
+        text = text[:limit] + f"... ({len(text)} characters)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def problem(
@@ -126,6 +203,11 @@ def problem(
     if fix:
         body["fix"] = fix
     body.update(extra)
+    if protocols.speaks_protocol(instance):
+        # The inference protocols' own clients (tritonclient, TF Serving's) read {"error": ...}.
+        return JSONResponse(
+            json_safe(protocols.error_body(body)), status_code=status, headers=headers
+        )
     return JSONResponse(
         json_safe(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
@@ -159,8 +241,11 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def _found(value: Any) -> Any:
-    text = json.dumps(value, default=str)
-    return value if len(text) <= MAX_FOUND_CHARS else text[:MAX_FOUND_CHARS] + "..."
+    """What a client sent, as an error's ``found`` repeats it: JSON-safe, and cut to
+    MAX_FOUND_CHARS of JSON text when longer."""
+    safe = json_safe(value, depth=8, budget=100)
+    text = json.dumps(safe, ensure_ascii=False)
+    return safe if len(text) <= MAX_FOUND_CHARS else text[:MAX_FOUND_CHARS] + "..."
 
 
 def describe_error(error: dict[str, Any]) -> dict[str, Any]:
@@ -259,13 +344,63 @@ def validation_code(request: Request, errors: list[Any]) -> str:
     return "request_invalid"
 
 
+JSON_FIX = (
+    "send the body as JSON with the header `Content-Type: application/json` (curl: --json "
+    "BODY, or -H 'Content-Type: application/json' -d BODY)"
+)
+
+
+def sent_as(request: Request) -> str | None:
+    """The body's media type when it is not JSON (``curl -d`` sends a form's), else None.
+
+    FastAPI reads a body as JSON when its Content-Type says JSON (``application/json``,
+    ``application/*+json``) or is missing; any other type reaches the route as raw bytes,
+    which then fail validation as "not an object"; that is a 415, not a field error."""
+    header = request.headers.get("content-type")
+    if not header:
+        return None
+    media = header.split(";", 1)[0].strip().lower()
+    main, _, sub = media.partition("/")
+    if main == "application" and (sub == "json" or sub.endswith("+json")):
+        return None
+    return media
+
+
 def _validation_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [describe_error(error) for error in exc.errors()]
+    try:
+        return _describe_invalid(request, exc)
+    except Exception:  # describing must not turn a refusal into a 500; say less instead
+        log.exception("could not describe a validation error on %s", request.url.path)
+        return problem(
+            422,
+            "request_invalid",
+            "the request is invalid",
+            instance=request.url.path,
+            fix="check it against the schema GET /docs shows",
+        )
+
+
+def _describe_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    media = sent_as(request)
+    if media is not None and any(
+        _place(error) == "body" and isinstance(error.get("input"), bytes) for error in exc.errors()
+    ):
+        return problem(
+            415,
+            "unsupported_media_type",
+            f"this route reads a JSON body, and the request sent {_cut(media, 100)!r}",
+            instance=request.url.path,
+            fix=JSON_FIX,
+        )
+    found = exc.errors()
+    errors = [describe_error(error) for error in found[:MAX_ERRORS]]
     summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    if len(found) > MAX_ERRORS:
+        summary += f" (and {len(found) - MAX_ERRORS:,} more errors, not listed)"
     return problem(
         422,
-        validation_code(request, list(exc.errors())),
+        validation_code(request, list(found)),
         summary,
         instance=request.url.path,
         fix="correct the fields listed in errors; GET /docs shows the schema and allowed values",
@@ -310,6 +445,12 @@ def _http_problem(request: Request, exc: Exception) -> JSONResponse:
         status = 405
         headers = {"Allow": ", ".join(sorted(taken))}
     detail, fix = str(exc.detail), None
+    if status == 400 and detail == FASTAPI_PARSE_ERROR:
+        # FastAPI's words when a JSON body fails to parse other than as bad syntax: bytes that
+        # are not UTF-8, a number with thousands of digits, nesting deeper than Python parses.
+        status = 422
+        detail = "the body could not be read as JSON: " + _parse_failure(exc)
+        fix = JSON_FIX.replace("send the body as JSON", "send the body as UTF-8 JSON")
     if status == 404:
         detail = f"nothing is served at {path}"
         fix = "check the path; GET /docs lists every route"
@@ -327,6 +468,20 @@ def _http_problem(request: Request, exc: Exception) -> JSONResponse:
         fix=fix,
         headers=headers,
     )
+
+
+FASTAPI_PARSE_ERROR = "There was an error parsing the body"
+
+
+def _parse_failure(exc: Exception) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, RecursionError):
+        return "it is nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "it holds an integer of more than 4,300 digits"
+    return "it is not valid JSON"
 
 
 def _methods_at(request: Request) -> set[str]:

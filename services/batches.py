@@ -72,12 +72,17 @@ def create(
 def get(session: Session, batch_id: str, owner: str | None = None) -> Batch:
     batch = session.get(Batch, batch_id)
     if batch is None or (owner is not None and batch.owner != owner):
-        raise NotFound(
-            f"no batch with id {batch_id!r}",
-            fix="use the id that {submit_batch} returned",
-            code="batch_not_found",
-        )
+        raise not_found(batch_id)
     return batch
+
+
+def not_found(batch_id: str) -> NotFound:
+    """The same 404 whether there is no such batch or it is another owner's."""
+    return NotFound(
+        f"no batch with id {batch_id!r}",
+        fix="use the id that {submit_batch} returned",
+        code="batch_not_found",
+    )
 
 
 def page(

@@ -32,6 +32,7 @@ def limits(settings: Settings) -> Limits:
         max_params=settings.max_params,
         max_epochs=settings.max_epochs,
         max_batch_size=settings.max_batch_size,
+        max_activation_bytes=settings.max_activation_bytes,
     )
 
 

@@ -6,7 +6,6 @@ varied and each expanded item can then be validated (and refused) on its own.
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import re
@@ -17,6 +16,11 @@ from core.errors import InvalidInput
 
 MAX_ITEMS = 500
 NAME_MAX_CHARS = 200
+# A vary path names a spec field, a handful of levels deep; anything longer is refused before
+# it is parsed or followed.
+MAX_PATH_CHARS = 200
+MAX_PATH_PARTS = 16
+MAX_VARY_PATHS = 32
 
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 
@@ -25,35 +29,93 @@ def expand(
     base: dict[str, Any], vary: dict[str, list[Any]], seeds: Sequence[int] | None
 ) -> list[dict[str, Any]]:
     """One spec per point of the grid and per seed; seeds outermost, so that a complete
-    comparison (every arm with the first seed) comes first in the batch's order."""
-    total = math.prod(len(values) for values in vary.values()) * len(seeds or [None])
-    check_size(total)
+    comparison (every arm with the first seed) comes first in the batch's order.
+
+    Nothing is deep-copied: each item shares with ``base`` every part that no vary path
+    touches (see ``points``), so a batch costs memory for what differs, not per item."""
+    check_size(grid_size(vary) * len(seeds or [None]))
+    grid = points(base, vary)
     items = []
     for seed in seeds or [None]:
-        for values in itertools.product(*vary.values()):
-            spec = copy.deepcopy(base)
-            for path, value in zip(vary, values, strict=True):
-                set_path(spec, path, copy.deepcopy(value))
-            if seed is not None:
-                spec["seed"] = seed
-            label = " ".join(
-                [f"{path}={_short(value)}" for path, value in zip(vary, values, strict=True)]
-                + ([f"seed={seed}"] if seed is not None and len(seeds or []) > 1 else [])
-            )
-            if label:
-                spec["name"] = f"{base['name']} {label}" if base.get("name") else label
-                spec["name"] = spec["name"][:NAME_MAX_CHARS]
-            items.append(spec)
+        for values, spec in grid:
+            items.append(seeded(spec, base, values, seed, seeds))
     return items
 
 
+def grid_size(vary: dict[str, list[Any]]) -> int:
+    return math.prod(len(values) for values in vary.values())
+
+
+def points(
+    base: dict[str, Any], vary: dict[str, list[Any]]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each point of the grid: its values by path, and ``base`` with them set.
+
+    Setting a value copies only the objects and lists on its path (copy on write): ``base``
+    is left as it was, and each point shares the rest of it. Every path is parsed (and a bad
+    one refused) before any point is built."""
+    check_size(grid_size(vary))
+    parsed = parse_paths(vary)
+    found = []
+    for values in itertools.product(*vary.values()):
+        spec = base
+        for path, value in zip(vary, values, strict=True):
+            spec = with_value(spec, path, parsed[path], value)
+        found.append((dict(zip(vary, values, strict=True)), spec))
+    return found
+
+
+def parse_paths(vary: dict[str, list[Any]]) -> dict[str, list[str | int]]:
+    """Each vary path as its parts; at most MAX_VARY_PATHS of them."""
+    if len(vary) > MAX_VARY_PATHS:
+        raise InvalidInput(
+            f"vary names {len(vary)} fields; at most {MAX_VARY_PATHS} may be varied in one batch",
+            fix="vary fewer fields, or list the specs in full under specs",
+            code="batch_too_large",
+        )
+    return {path: parse_path(path) for path in vary}
+
+
+def seeded(
+    spec: dict[str, Any],
+    base: dict[str, Any],
+    values: dict[str, Any],
+    seed: int | None,
+    seeds: Sequence[int] | None,
+) -> dict[str, Any]:
+    """A point of the grid as one item of the batch: its seed, and a name that says what it
+    varies ("opt optimizer.name=adam seed=7")."""
+    item = dict(spec)
+    if seed is not None:
+        item["seed"] = seed
+    name = name_of(base, values, seed, seeds)
+    if name is not None:
+        item["name"] = name
+    return item
+
+
+def name_of(
+    base: dict[str, Any], values: dict[str, Any], seed: int | None, seeds: Sequence[int] | None
+) -> str | None:
+    """The base's name followed by what this item varies, or None when it varies nothing."""
+    label = " ".join(
+        [f"{path}={_short(value)}" for path, value in values.items()]
+        + ([f"seed={seed}"] if seed is not None and len(seeds or []) > 1 else [])
+    )
+    if not label:
+        return None
+    name = f"{base['name']} {label}" if base.get("name") else label
+    return name[:NAME_MAX_CHARS]
+
+
 def with_seeds(specs: list[dict[str, Any]], seeds: Sequence[int] | None) -> list[dict[str, Any]]:
-    """Each listed spec once per seed (seeds outermost), or the specs as they are."""
+    """Each listed spec once per seed (seeds outermost), or the specs as they are. The items
+    share everything but their top level with the specs given."""
     if not seeds:
         check_size(len(specs))
         return specs
     check_size(len(specs) * len(seeds))
-    return [{**copy.deepcopy(spec), "seed": seed} for seed in seeds for spec in specs]
+    return [{**spec, "seed": seed} for seed in seeds for spec in specs]
 
 
 def check_size(total: int) -> None:
@@ -67,7 +129,9 @@ def check_size(total: int) -> None:
 
 def parse_path(path: str) -> list[str | int]:
     """``"model.layers[1].units"`` (or ``"model.layers.1.units"``) -> ``["model", "layers",
-    1, "units"]``."""
+    1, "units"]``. At most MAX_PATH_CHARS characters and MAX_PATH_PARTS parts."""
+    if len(path) > MAX_PATH_CHARS:
+        raise _bad_path(path, f"it is longer than {MAX_PATH_CHARS} characters")
     parts: list[str | int] = []
     for segment in path.split("."):
         if segment.isdigit():
@@ -78,13 +142,23 @@ def parse_path(path: str) -> list[str | int]:
             raise _bad_path(path, f"{segment!r} is not a field name")
         parts.append(match.group(1))
         parts.extend(int(index) for index in re.findall(r"\[(\d+)\]", match.group(2)))
+    if len(parts) > MAX_PATH_PARTS:
+        raise _bad_path(path, f"it names more than {MAX_PATH_PARTS} levels")
     return parts
 
 
 def set_path(spec: dict[str, Any], path: str, value: Any) -> None:
-    """Set a field of a JSON spec by its dotted path, creating objects on the way."""
-    parts = parse_path(path)
-    node: Any = spec
+    """Set a field of a JSON spec by its dotted path, in place, creating objects on the way."""
+    spec.update(with_value(spec, path, parse_path(path), value))
+
+
+def with_value(
+    spec: dict[str, Any], path: str, parts: Sequence[str | int], value: Any
+) -> dict[str, Any]:
+    """A copy of ``spec`` with the field at ``parts`` set to ``value``: only the objects and
+    lists on the path are copied (shallowly), creating objects on the way."""
+    top = dict(spec)
+    node: Any = top
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         where = _join(parts[:depth]) or "the spec"
@@ -97,8 +171,14 @@ def set_path(spec: dict[str, Any], path: str, value: Any) -> None:
             node[part] = value
         else:
             if isinstance(node, dict) and part not in node:
-                node[part] = [] if isinstance(parts[depth + 1], int) else {}
-            node = node[part]
+                child: Any = [] if isinstance(parts[depth + 1], int) else {}
+            else:
+                child = node[part]
+                child = dict(child) if isinstance(child, dict) else child
+                child = list(child) if isinstance(child, list) else child
+            node[part] = child
+            node = child
+    return top
 
 
 def varied(specs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -151,6 +231,7 @@ def _short(value: Any) -> str:
 
 
 def _bad_path(path: str, reason: str) -> InvalidInput:
+    path = path if len(path) <= MAX_PATH_CHARS else path[:MAX_PATH_CHARS] + "..."
     return InvalidInput(
         f"vary names the field {path!r}, which cannot be set: {reason}",
         fix='name spec fields by their dotted path, e.g. "optimizer.learning_rate" or '

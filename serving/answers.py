@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from serving.errors import InputError, TooLarge
 from serving.inputs import (
     Batch,
@@ -83,7 +85,9 @@ def answer(
 ) -> dict[str, Any]:
     """The model's answer to each instance of the batch, and the scale the batch was read on;
     with ``include_input``, each answer also holds what the model was given."""
+    check_finite_input(batch.values)
     predictions = predict(model, batch.values, top_k)
+    check_finite_output(predictions)
     if include_input:
         # What the model was given, e.g. an image file after its conversion (the web page shows
         # it): 0-255 pixels for an image model, the features as they are otherwise.
@@ -91,6 +95,44 @@ def answer(
         for prediction, pixels in zip(predictions, seen, strict=True):
             prediction["input"] = pixels
     return {"model_id": model.card.id, "scale": batch.scale, "predictions": predictions}
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def check_finite_input(values: np.ndarray) -> None:
+    """Refuse instances that hold a number float32 cannot (above ~3.4e38, or NaN/infinite once
+    read): the model would answer NaN or an infinity, which JSON cannot carry."""
+    finite = np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+    if not finite.all():
+        rows = np.flatnonzero(~finite)[:5].tolist()
+        raise InputError(
+            f"instances {rows} hold numbers that are not finite as float32 (NaN, an infinity, "
+            f"or beyond ±{FLOAT32_MAX:.3g}), so the model cannot answer them",
+            fix="send finite numbers on the scale the model was trained on",
+        )
+
+
+def check_finite_output(predictions: list[dict[str, Any]]) -> None:
+    """Refuse to answer NaN or an infinity (a regression of 1e300 overflows float32): JSON
+    has no number for them, and ``null`` with a 200 would pass for an answer."""
+    rows = [index for index, answer in enumerate(predictions) if not _finite(answer)][:5]
+    if rows:
+        raise InputError(
+            f"the model's output for instances {rows} is not a finite number (NaN, or beyond "
+            f"float32's ±{FLOAT32_MAX:.3g}): their inputs are far outside what it was trained on",
+            fix="send inputs on the scale and in the range of the model's training data",
+        )
+
+
+def _finite(answer: dict[str, Any]) -> bool:
+    numbers: list[Any] = [answer.get("value"), answer.get("probabilities")]
+    numbers += [rank.get("probability") for rank in answer.get("top_k") or []]
+    return all(
+        bool(np.isfinite(np.asarray(number, dtype=np.float64)).all())
+        for number in numbers
+        if number is not None
+    )
 
 
 def input_scale(model: ServedModel, requested: ScaleOption | None) -> ScaleOption | Scale:

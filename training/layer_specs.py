@@ -26,8 +26,12 @@ from training.vocabulary import Activation
 class Strict(BaseModel):
     # A misspelt field is refused rather than silently ignored. As sent, a field with a default
     # may be left out; as answered (JobPublic.spec, SpecCheck.spec) every field is written out,
-    # so the response schemas list them all as required.
-    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+    # so the response schemas list them all as required. NaN and the infinities (and 1e400,
+    # which JSON parsing turns into one) are refused naming the field: no Keras argument
+    # takes them, and a stored spec could not hold them (JSON has no spelling for them).
+    model_config = ConfigDict(
+        extra="forbid", json_schema_serialization_defaults_required=True, allow_inf_nan=False
+    )
 
 
 # --- initializers -------------------------------------------------------------------------

@@ -42,8 +42,12 @@ class PiecewiseConstant(Strict):
     """``values[i]`` until step ``boundaries[i]``, then the next value."""
 
     schedule: Literal["piecewise_constant"]
-    boundaries: list[int] = Field(min_length=1, description="Increasing step numbers.")
-    values: list[Rate] = Field(min_length=2, description="One more value than boundaries.")
+    boundaries: list[int] = Field(
+        min_length=1, max_length=1_024, description="Increasing step numbers."
+    )
+    values: list[Rate] = Field(
+        min_length=2, max_length=1_025, description="One more value than boundaries."
+    )
 
     @field_validator("boundaries")
     @classmethod

@@ -69,6 +69,10 @@ __all__ = [
 ]
 
 Layer = LayerSpec
+# The most items an open-ended list of a spec may hold as sent (layers, positive classes):
+# far above what any job needs (DESCENT_MAX_LAYERS caps layers at 64 by default), low enough
+# that a list sent to overwhelm validation is refused at its length, not item by item.
+MAX_FORM_ITEMS = 1_024
 Preset = TypeAliasType("Preset", Literal["dense", "cnn"])
 PRESETS = ("dense", "cnn")
 
@@ -111,6 +115,18 @@ ClassName = Annotated[
 ]
 
 
+def storable(text: str | None) -> str | None:
+    """``text`` unless it holds a NUL, which a text column (PostgreSQL's) cannot store or be
+    searched for. Checked as the spec is parsed, so that POST /v1/jobs/validate and POST
+    /v1/jobs answer alike."""
+    if text is not None and "\x00" in text:
+        raise ValueError(
+            "contains a NUL character (\\u0000), which cannot be stored; remove control "
+            "characters from it"
+        )
+    return text
+
+
 class DatasetSpec(_Strict):
     name: str = Field(
         min_length=1,
@@ -130,8 +146,11 @@ class DatasetSpec(_Strict):
     positive_classes: list[ClassName] | None = Field(
         default=None,
         min_length=1,
+        max_length=MAX_FORM_ITEMS,
         description='Binary task: the classes that count as "yes", e.g. ["7"] asks "is it a 7?"',
     )
+
+    _storable_name = field_validator("name")(lambda name: storable(name))
 
 
 class ModelSpec(_Strict):
@@ -140,6 +159,7 @@ class ModelSpec(_Strict):
     layers: list[Layer] | None = Field(
         default=None,
         min_length=1,
+        max_length=MAX_FORM_ITEMS,
         description="Layers in order, input first; the last one produces the output.",
     )
     preset: Preset | None = Field(
@@ -261,6 +281,8 @@ class JobSpec(_Strict):
         if metrics is not None and len(set(metrics)) != len(metrics):
             raise ValueError(f"metrics {metrics} lists a metric twice; list each once")
         return metrics
+
+    _storable_name = field_validator("name")(lambda name: storable(name))
 
     @field_validator("label_encoding")
     @classmethod

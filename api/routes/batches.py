@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -7,9 +8,10 @@ from sqlalchemy.orm import Session
 
 from api.auth import PrincipalDep
 from api.deps import BatchDep, BrokerDep, PagingDep, SessionDep, SettingsDep
-from api.errors import describe_error
+from api.errors import MAX_ERRORS, describe_error
 from api.filters import BatchJobFilterDep
 from api.idempotency import IdempotencyKeyHeader, Idempotent
+from api.json_bodies import BoundedJsonRoute
 from api.schemas.batches import BatchCreate, BatchList, BatchPublic
 from api.schemas.jobs import JobList, JobPublic
 from core.errors import InvalidInput
@@ -17,7 +19,7 @@ from models import Batch
 from services import batch_views, batches, jobs, specs, sweeps
 from training.spec import JobSpec
 
-router = APIRouter(prefix="/v1/batches", tags=["batches"])
+router = APIRouter(prefix="/v1/batches", tags=["batches"], route_class=BoundedJsonRoute)
 
 DEFAULT_METRIC = "val_loss"
 MetricQuery = Query(
@@ -28,11 +30,54 @@ MetricQuery = Query(
 
 
 def parse_items(body: BatchCreate) -> list[JobSpec]:
-    """Expand the batch into specs and validate every one; refuse the whole batch if any fails."""
+    """Expand the batch into specs and validate every one; refuse the whole batch if any fails.
+
+    Validation comes before expansion: the base alone first (what no vary path can change
+    must already be right), then each point of the grid once, and only then one copy per
+    seed, which differs in its seed and name alone. Nothing is deep-copied, so a request
+    costs time and memory in proportion to its size, not to its size times its items."""
+    seeds: list[int | None] = list(body.seeds or [None])
     if body.base is not None:
-        items = sweeps.expand(body.base, body.vary, body.seeds)
+        sweeps.check_size(sweeps.grid_size(body.vary) * len(seeds))
+        sweeps.parse_paths(body.vary)  # a bad path is refused before the base is looked at
+        _check_base(body.base, body.vary, body.seeds)
+        grid = sweeps.points(body.base, body.vary)
+        first = [
+            sweeps.seeded(spec, body.base, values, seeds[0], body.seeds) for values, spec in grid
+        ]
+
+        def renamed(index: int, seed: int | None) -> dict[str, Any]:
+            name = sweeps.name_of(body.base or {}, grid[index][0], seed, body.seeds)
+            return {"seed": seed} | ({"name": name} if name is not None else {})
     else:
-        items = sweeps.with_seeds(body.specs or [], body.seeds)
+        sweeps.check_size(len(body.specs or []) * len(seeds))
+        first = sweeps.with_seeds(body.specs or [], seeds[:1] if body.seeds else None)
+
+        def renamed(index: int, seed: int | None) -> dict[str, Any]:
+            return {"seed": seed}
+
+    parsed, errors = _validate(first)
+    if errors:
+        raise specs.refuse_batch(
+            InvalidInput,
+            errors,
+            len(first) * len(seeds),
+            "are invalid",
+            fix="correct the items listed in errors (item is the 0-based position in the "
+            "expanded batch, seeds outermost) and submit the batch again",
+        )
+    if len(seeds) == 1:
+        return parsed
+    # The other seeds' items: the validated specs with their seed (and name) replaced, both
+    # valid already (a seed is checked by BatchCreate, a name is cut to its length).
+    return parsed + [
+        spec.model_copy(update=renamed(index, seed))
+        for seed in seeds[1:]
+        for index, spec in enumerate(parsed)
+    ]
+
+
+def _validate(items: list[dict[str, Any]]) -> tuple[list[JobSpec], list[dict[str, Any]]]:
     parsed: list[JobSpec] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -40,19 +85,52 @@ def parse_items(body: BatchCreate) -> list[JobSpec]:
             parsed.append(JobSpec.model_validate(item))
         except ValidationError as exc:
             errors.extend(
-                {"item": index, "name": item.get("name"), **describe_error(error)}
-                for error in exc.errors()
+                {"item": index, "name": _name(item), **describe_error(error)}
+                for error in exc.errors()[: MAX_ERRORS - len(errors)]
             )
-    if errors:
-        raise specs.refuse_batch(
-            InvalidInput,
-            errors,
-            len(items),
-            "are invalid",
-            fix="correct the items listed in errors (item is the 0-based position in the "
-            "expanded batch, seeds outermost) and submit the batch again",
-        )
-    return parsed
+    return parsed, errors
+
+
+def _name(item: dict[str, Any]) -> Any:
+    name = item.get("name")
+    return name if isinstance(name, str) else None
+
+
+def _check_base(base: dict[str, Any], vary: dict[str, list[Any]], seeds: Any) -> None:
+    """Refuse a base whose errors no vary path (nor the seeds) can change, before any item is
+    built from it: one bad base is one error, not one per item."""
+    try:
+        JobSpec.model_validate(base)
+    except ValidationError as exc:
+        changed = list(sweeps.parse_paths(vary).values())
+        changed += [["seed"]] * bool(seeds) + [["name"]] * bool(vary)
+        errors = [
+            {**described, "field": f"base.{described['field']}"}
+            for error in exc.errors()[:MAX_ERRORS]
+            if not _touches(_parts(described := describe_error(error)), changed)
+        ]
+        if errors:
+            summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+            raise InvalidInput(
+                f"the batch's base is invalid, so none of its items was created: {summary}",
+                fix="correct the fields of base listed in errors (a vary path may leave out "
+                "or set wrongly only the fields it names) and submit the batch again",
+                errors=errors,
+                code="spec_invalid",
+            ) from None
+
+
+def _parts(described: dict[str, Any]) -> list[str | int]:
+    """An error's field ("model.layers[0].units") as path parts; "body" is the whole spec."""
+    field = described["field"]
+    if field == "body":
+        return []
+    return [int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", field)]
+
+
+def _touches(field: list[str | int], changed: list[list[str | int]]) -> bool:
+    """Whether a vary path sets this field, something in it or something around it."""
+    return any(field[: len(path)] == path or path[: len(field)] == field for path in changed)
 
 
 def to_public(session: Session, batch: Batch, metric: str) -> BatchPublic:

@@ -2,11 +2,12 @@ from fastapi import APIRouter
 
 from api.auth import PrincipalDep
 from api.deps import SessionDep, SettingsDep
+from api.json_bodies import BoundedJsonRoute
 from api.schemas.specs import SpecCheck
 from services import specs
 from training.spec import JobSpec
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=BoundedJsonRoute)
 
 
 @router.post("/validate", response_model=SpecCheck, summary="Check a spec without queueing it")

@@ -6,12 +6,13 @@ from api.auth import PrincipalDep
 from api.deps import BrokerDep, JobDep, PagingDep, SessionDep, SettingsDep
 from api.filters import JobFilterDep
 from api.idempotency import IdempotencyKeyHeader, Idempotent
+from api.json_bodies import BoundedJsonRoute
 from api.schemas.jobs import History, JobList, JobPublic
 from models import Job, JobStatus
 from services import epochs, jobs, placement, specs
 from training.spec import JobSpec
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=BoundedJsonRoute)
 
 
 def to_public(job: Job, queue_position: int | None = None) -> JobPublic:
