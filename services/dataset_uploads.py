@@ -6,20 +6,19 @@ Rows become float32 features; labels become class indices (classification) or nu
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from core.errors import InvalidInput
+from services import csv_uploads
 from training.builtin_datasets import DATASETS
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")  # \Z: no trailing newline
 
 
 @dataclass(frozen=True)
@@ -41,9 +40,14 @@ def fingerprint(upload: Upload) -> dict[str, Any]:
         "task": upload.task,
         "class_names": upload.class_names,
         "feature_names": upload.feature_names,
-        "x": [list(upload.x.shape), hashlib.sha256(upload.x.tobytes()).hexdigest()],
-        "y": [list(upload.y.shape), hashlib.sha256(upload.y.tobytes()).hexdigest()],
+        "x": [list(upload.x.shape), _digest(upload.x)],
+        "y": [list(upload.y.shape), _digest(upload.y)],
     }
+
+
+def _digest(array: np.ndarray) -> str:
+    # Hashed in place: tobytes() would copy the whole array.
+    return hashlib.sha256(np.ascontiguousarray(array).data).hexdigest()
 
 
 def refuse(field: str, message: str, fix: str, found: Any = None) -> InvalidInput:
@@ -61,7 +65,7 @@ def check_name(name: str) -> str:
             "use 1 to 64 letters, digits, '_', '.' or '-', starting with a letter or digit",
             found=name,
         )
-    if name in DATASETS:
+    if name.lower() in {known.lower() for known in DATASETS}:  # "MNIST" beside "mnist"
         raise refuse("name", f"{name!r} is a built-in data set", "choose another name", found=name)
     return name
 
@@ -83,68 +87,36 @@ def from_rows(name: str, task: str, x: Any, y: Any, class_names: list[str] | Non
     return Upload(name, task, features, indices, names, 0)
 
 
-def from_csv(name: str, task: str, text: str, target: str | None) -> Upload:
-    """A CSV upload with a header row; ``target`` names the label column (default the last)."""
+def from_csv(name: str, task: str, file: IO[bytes], target: str | None) -> Upload:
+    """A CSV upload with a header row; ``target`` names the label column (default the last).
+
+    ``file`` is read as a stream (services.csv_uploads), never held whole in memory."""
     check_name(name)
-    rows = [row for row in csv.reader(io.StringIO(text)) if row]
-    if len(rows) < 2:
-        raise refuse("file", "the CSV needs a header row and at least one data row", "add them")
-    header = [cell.strip() for cell in rows[0]]
-    if all(_is_number(cell) for cell in header):
-        raise refuse(
-            "file",
-            "the first row holds numbers, but it must name the columns",
-            "add a header row such as x,y",
-            found=rows[0],
-        )
-    column = target if target is not None else header[-1]
-    if column not in header:
-        raise refuse(
-            "target",
-            f"{column!r} is not a column of the CSV",
-            f"name one of {header}",
-            found=column,
-        )
-    at = header.index(column)
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise refuse(
-                "file",
-                f"line {number} has {len(row)} cells, the header {len(header)}",
-                "give every row one cell per column",
-            )
-    features = [[row[i] for i in range(len(header)) if i != at] for row in rows[1:]]
-    labels = [row[at].strip() for row in rows[1:]]
-    names = [cell for i, cell in enumerate(header) if i != at]
-    if not names:
-        raise refuse("file", "the CSV has no feature column besides the target", "add one")
-    for i, cell in ((i, cell) for row in features for i, cell in enumerate(row)):
-        if not _is_number(cell):
-            raise refuse(
-                "file",
-                f"column {names[i]!r} holds {cell!r}, which is not a number",
-                "features must be numbers; encode categories as numbers first",
-            )
-    x = np.asarray(features, dtype=np.float64)
+    table = csv_uploads.read(file, task, target, refuse)
     if task == "regression":
-        if not all(_is_number(label) for label in labels):
-            raise refuse(
-                "target",
-                f"column {column!r} holds text, but a regression predicts numbers",
-                'use "task": "classification", or choose a numeric target column',
-            )
-        y: Any = [float(label) for label in labels]
-    elif all(_is_number(label) and float(label).is_integer() for label in labels):
-        y = [int(float(label)) for label in labels]  # class numbers, ordered as numbers
-    else:
-        y = labels
-    upload = from_rows(name, task, x, y)
-    return Upload(**{**upload.__dict__, "feature_names": names})
+        return Upload(name, task, table.x, table.targets, [], 1, table.feature_names)
+    indices, names = _codes_to_classes(table.codes, table.labels)
+    return Upload(name, task, table.x, indices, names, 0, table.feature_names)
+
+
+def _codes_to_classes(codes: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Class indices ordered as ``_classes`` orders them: class numbers as numbers (1, 2, 10),
+    other labels as text; ``codes`` index ``labels`` in the order they were first seen."""
+    keys: list[Any] = labels
+    if all(_is_number(label) and float(label).is_integer() for label in labels):
+        keys = [int(float(label)) for label in labels]  # "1" and "1.0" are one class
+    ordered = sorted(set(keys))
+    _at_least_two([str(key) for key in ordered])
+    lookup = {key: i for i, key in enumerate(ordered)}
+    remap = np.asarray([lookup[key] for key in keys], dtype=np.int64)
+    return remap[codes], [str(key) for key in ordered]
 
 
 def _features(x: Any) -> np.ndarray:
+    """x as float32, straight from the parsed lists (no float64 copy in between)."""
     try:
-        array = np.asarray(x, dtype=np.float64)
+        with np.errstate(over="ignore"):  # 1e300 becomes inf here, and is refused below
+            array = np.asarray(x, dtype=np.float32)
     except (TypeError, ValueError):
         raise refuse(
             "x",
@@ -158,9 +130,26 @@ def _features(x: Any) -> np.ndarray:
             f"{list(array.shape)}",
             "wrap each row in a list, e.g. [[1], [2]] for two rows of one feature",
         )
-    if not np.isfinite(array).all():
-        raise refuse("x", "x holds NaN or infinite values", "replace them with numbers")
-    return array.astype(np.float32)
+    if 0 in array.shape:
+        raise refuse(
+            "x",
+            f"x has shape {list(array.shape)}: its rows hold no numbers, and a data set needs "
+            "at least one feature column",
+            "give each row the numbers the model should learn from, e.g. [[1], [2]]",
+            found=list(array.shape),
+        )
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = np.unravel_index(int(np.argmin(finite)), array.shape)
+        where = "".join(f"[{int(i)}]" for i in first)
+        raise refuse(
+            "x",
+            f"x{where} is {float(array[first])}: x holds NaN, infinite values or "
+            f"numbers beyond float32's range (±{float(np.finfo(np.float32).max):.3g})",
+            "replace them with finite numbers",
+            found=f"x{where}",
+        )
+    return array
 
 
 def _numbers(y: Any) -> np.ndarray:
@@ -199,6 +188,11 @@ def _classes(y: list[Any], class_names: list[str] | None) -> tuple[np.ndarray, l
         lookup = {key: i for i, key in enumerate(ordered)}
         indices = np.asarray([lookup[key] for key in keys], dtype=np.int64)
         names = [str(key) for key in ordered]
+    _at_least_two(names)
+    return indices, names
+
+
+def _at_least_two(names: list[str]) -> None:
     if len(set(names)) < 2:
         raise refuse(
             "y",
@@ -206,7 +200,6 @@ def _classes(y: list[Any], class_names: list[str] | None) -> tuple[np.ndarray, l
             "tell apart",
             'give at least two classes, or use "task": "regression" for numbers',
         )
-    return indices, names
 
 
 def _from_one_hot(rows: list[list[Any]]) -> list[int]:

@@ -147,3 +147,53 @@ def gave_up(job: Job, settings: Settings) -> str:
         "usually killed for running out of memory: try a smaller batch_size or a smaller model, "
         "or give the worker more memory, and submit the spec again"
     )
+
+
+def child_died(
+    session: Session,
+    settings: Settings,
+    job_id: str,
+    worker: str,
+    signal_name: str,
+    now: datetime | None = None,
+) -> bool:
+    """The pool child of ``worker`` training the job died by ``signal_name`` (its Celery parent
+    saw it): on the job's last attempt, it fails now, saying how the child died; True if so.
+    An earlier attempt is left to the sweep, which resumes it from its last checkpoint."""
+    now = now or utcnow()
+    job = session.get(Job, job_id)
+    if job is None or job.status != JobStatus.running or job.worker != worker:
+        return False  # not (or no longer) this worker's to speak for
+    if job.attempts < settings.max_attempts:
+        return False
+    failed = jobs.move(
+        session, job_id, JobStatus.running, JobStatus.failed, now,
+        Job.attempts == job.attempts, Job.worker == worker,
+        finished_at=now, error=died(job.attempts, settings, signal_name),
+    )  # fmt: skip
+    if failed:
+        events.prune_progress(session, job_id)
+    return failed
+
+
+def died(attempt: int, settings: Settings, signal_name: str) -> str:
+    """Why a job failed whose worker process died by ``signal_name`` on its last attempt: a
+    SIGKILL is almost always the kernel's out-of-memory killer; SIGABRT, SIGSEGV and the like
+    are a crash inside the process (often a numerical library refusing what it was given),
+    which more memory would not fix."""
+    last = f"attempt {attempt} of DESCENT_MAX_ATTEMPTS={settings.max_attempts}"
+    if signal_name == "SIGKILL":
+        return (
+            f"the worker process was killed (signal SIGKILL) while training this job, on "
+            f"{last}; a process killed without a word was usually killed for running out of "
+            "memory: try a smaller batch_size or a smaller model, or give the worker more "
+            "memory, and submit the spec again"
+        )
+    return (
+        f"the worker process crashed (signal {signal_name}) while training this spec, on "
+        f"{last}; this was a crash, not an out-of-memory kill, and it happens again each "
+        "time the spec is trained: check that the data set's rows hold the numbers you "
+        "expect, try other layer sizes or a smaller batch_size, or train on another device "
+        "(accelerator), and submit the spec again; if it still crashes, report it with the "
+        "spec"
+    )

@@ -55,6 +55,7 @@ def make_card(
             settings.max_image_pixels,
             settings.max_request_pixels,
             images=scaling != "none",
+            decode_slots=settings.max_concurrent_image_decodes,
         ),
         scaling=scaling,
         onnx_path=onnx_path,

@@ -5,8 +5,12 @@ The steps, in order (the README's "Prediction" section tells users the same):
 1. **Decode** with Pillow (PNG, JPEG, GIF, BMP, WebP). Bytes that are not such an image are
    refused, and so is an image of more than ``max_pixels`` pixels: its size is read from the
    header, so a decompression bomb is refused before a single pixel is decoded. A large JPEG
-   is decoded at a reduced scale straight away (``draft``). Only the first frame is used, and
-   the EXIF orientation of phone photos is applied.
+   is decoded at a reduced scale straight away (``draft``); any other large image is shrunk
+   by an integer factor (a box average, alpha-weighted, a band of rows at a time) to about
+   8× the model's input before anything else, so that every later step, and every float
+   array, is small: decoding costs the decoded image once, not a float64 copy per step.
+   Only the first frame is used, and the EXIF orientation of phone photos is applied. A
+   process decodes at most ``DESCENT_MAX_CONCURRENT_IMAGE_DECODES`` images at once.
 2. **Transparency** is flattened onto a background that contrasts with the drawing: dark
    strokes on a transparent canvas land on white, light strokes on black.
 3. **Grayscale**: ITU-R 601-2 luma, L = 0.299 R + 0.587 G + 0.114 B.
@@ -24,12 +28,18 @@ The steps, in order (the README's "Prediction" section tells users the same):
 
 from __future__ import annotations
 
+import functools
 import io
+import math
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.errors import TooManyRequests
 from serving.errors import InputError, TooLarge
 
 Background = Literal["dark", "any"]
@@ -39,6 +49,9 @@ LIGHT = 127  # a border whose median is above this is a light background
 INK = 32  # after levelling, pixels above this count as strokes when cropping to them
 MNIST_BOX = 20 / 28  # MNIST digits fit a 20×20 box inside the 28×28 field
 DRAFT_FACTOR = 8  # decode large JPEGs at no less than 8× the model's input size
+BAND_PIXELS = 1 << 20  # pixels converted at once while shrinking a large image
+DECODE_WAIT_SECONDS = 30  # a decode waits this long for a free slot, then is refused (429)
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 class PixelBudget:
@@ -64,8 +77,10 @@ def image_to_pixels(
     background: Background,
     max_pixels: int,
     budget: PixelBudget | None = None,
+    slots: int = 4,
 ) -> np.ndarray:
-    """Image file bytes -> uint8 pixels of shape (height, width), ready for ``scale_pixels``."""
+    """Image file bytes -> uint8 pixels of shape (height, width), ready for ``scale_pixels``.
+    ``slots``: how many images this process decodes at once (the setting)."""
     height, width = input_shape[0], input_shape[1]
     if len(input_shape) == 3 and input_shape[2] != 1:
         raise InputError(
@@ -73,7 +88,8 @@ def image_to_pixels(
             "grayscale, so send its instances as pixel arrays instead"
         )
     draft_size = (width * DRAFT_FACTOR, height * DRAFT_FACTOR)
-    image = decode(data, max_pixels, draft_size, budget)
+    with decode_slot(slots):
+        image = decode(data, max_pixels, draft_size, budget)
     gray = grayscale(image)
     if background == "dark":
         if np.median(border(gray)) > LIGHT:
@@ -114,11 +130,62 @@ def decode(
     try:
         image.draft("L", draft_size)  # JPEG only: decode at 1/2, 1/4 or 1/8 scale
         image.load()
-        return ImageOps.exif_transpose(image)
+        if image.getexif().get(ORIENTATION, 1) != 1:
+            image = ImageOps.exif_transpose(image)  # (without a tag, it would copy the image)
+        return shrink(image, draft_size)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputError(
             f"the {image.format} image could not be decoded ({exc}); is the file complete?"
         ) from None
+
+
+def shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``image`` reduced by the largest integer factor that keeps it at least ``size``
+    (a box average; Pillow weights colours by alpha), a band of rows at a time, so that no
+    full-size copy is made in another mode; as it is when it is no larger than that."""
+    factor = min(image.width // size[0], image.height // size[1])
+    # A long, thin image: shrunk further, to no more pixels than four of ``size``.
+    factor = max(factor, math.ceil(math.sqrt(image.width * image.height / (4 * size[0] * size[1]))))
+    if factor <= 1:
+        return image
+    mode = (
+        "RGBA"
+        if image.has_transparency_data
+        else "L"
+        if image.mode in ("1", "L", "I", "I;16", "F")
+        else "RGB"
+    )
+    small = Image.new(mode, (math.ceil(image.width / factor), math.ceil(image.height / factor)))
+    band = factor * max(1, BAND_PIXELS // (factor * image.width))
+    for top in range(0, image.height, band):
+        piece = image.crop((0, top, image.width, min(image.height, top + band)))
+        small.paste(piece.convert(mode).reduce(factor), (0, top // factor))
+    return small
+
+
+@functools.cache
+def _slots(count: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(count)
+
+
+@contextmanager
+def decode_slot(count: int) -> Iterator[None]:
+    """One of this process's ``count`` image-decoding slots: a decode holds a full-size image
+    for a moment, so only ``count`` run at once; the others wait, up to
+    ``DECODE_WAIT_SECONDS``, then are told to retry (429). One set of slots per count, so an
+    app built with another setting has its own."""
+    slots = _slots(count)
+    if not slots.acquire(timeout=DECODE_WAIT_SECONDS):
+        raise TooManyRequests(
+            f"this server is decoding {count} images already, and none finished within "
+            f"{DECODE_WAIT_SECONDS} s",
+            fix="retry in a moment, or send smaller images (or pixel arrays)",
+            retry_after=2,
+        )
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def grayscale(image: Image.Image) -> np.ndarray:

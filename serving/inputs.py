@@ -52,6 +52,7 @@ class ModelInput:
     max_image_pixels: int = 40_000_000
     max_request_pixels: int = 200_000_000
     images: bool = True  # False for a model trained on an uploaded table of features
+    decode_slots: int = 4  # images one process decodes at once (serving.images.decode_slot)
 
 
 @dataclass(frozen=True)
@@ -232,7 +233,12 @@ def _takes_images(model: ModelInput) -> None:
 def image_to_batch(data: bytes, model: ModelInput, budget: PixelBudget) -> np.ndarray:
     _takes_images(model)
     pixels = image_to_pixels(
-        data, model.input_shape, model.background, model.max_image_pixels, budget
+        data,
+        model.input_shape,
+        model.background,
+        model.max_image_pixels,
+        budget,
+        model.decode_slots,
     )
     return scale_pixels(pixels[None], model.input_shape)
 

@@ -18,7 +18,7 @@ from training.limits import DEFAULT_LIMITS, Limits
 from training.optimizer_specs import peak_rate
 from training.output_checks import OUTPUT_ACTIVATION, check_output
 from training.problems import Problem, SpecError, SpecWarning
-from training.shapes import LayerShape, follow
+from training.shapes import LayerShape, activation_bytes_per_example, follow
 from training.spec import JobSpec, ModelSpec, ValidationFraction, preset_layers
 from training.targets import Targets, derive
 
@@ -60,7 +60,10 @@ def resolve(spec: JobSpec, data: DataInfo, limits: Limits = DEFAULT_LIMITS) -> R
     targets = derive(spec, data, problems)
     validation = _validation(spec, data, problems)
     _caps(spec, limits, problems)
+    _has_features(data, problems)
     layers, shapes = _layers(spec, data, targets, limits, problems)
+    if shapes is not None:
+        _activation_memory(spec, data, shapes, limits, problems)
     if targets is not None and validation is not None:
         _options(spec, data, targets, validation, problems)
     if problems or targets is None or validation is None or shapes is None:
@@ -130,6 +133,59 @@ def _caps(spec: JobSpec, limits: Limits, problems: list[Problem]) -> None:
                     fix=f"use at most {cap} (the operator sets the cap with {setting})",
                 )
             )
+
+
+def _has_features(data: DataInfo, problems: list[Problem]) -> None:
+    """A data set whose rows hold no numbers (uploaded before uploads refused them) cannot
+    train: the worker would crash on it."""
+    if 0 in data.input_shape:
+        problems.append(
+            Problem(
+                field="dataset.name",
+                message=f"{data.name}'s rows have shape {list(data.input_shape)}: they hold no "
+                "numbers, and a data set needs at least one feature column",
+                found=data.name,
+                allowed="a data set whose rows hold at least one number",
+                fix="upload the data set again with its feature columns, and name it here",
+            )
+        )
+
+
+def _activation_memory(
+    spec: JobSpec, data: DataInfo, shapes: list[LayerShape], limits: Limits, problems: list[Problem]
+) -> None:
+    """Refuses a batch whose activations alone would not fit the cap: the worker would be
+    killed, or crash, mid-epoch instead of failing with advice."""
+    per_example = activation_bytes_per_example(shapes, data.input_shape)
+    needed = per_example * spec.batch_size
+    if needed <= limits.max_activation_bytes:
+        return
+    fits = limits.max_activation_bytes // max(per_example, 1)
+    cap = _gib(limits.max_activation_bytes)
+    fix = (
+        f"lower batch_size to {fits}, or use fewer filters or units, or pool or stride earlier"
+        if fits >= 1
+        else "use fewer filters or units, or pool or stride earlier: even one example's "
+        f"activations need {_gib(per_example)}"
+    )
+    problems.append(
+        Problem(
+            field="batch_size",
+            message=f"a batch of {spec.batch_size} needs about {_gib(needed)} of activation "
+            f"memory to train ({_gib(per_example)} per example), above this service's cap of "
+            f"{cap}",
+            found=spec.batch_size,
+            allowed=f"1 to {fits}" if fits >= 1 else "none with these layers",
+            fix=f"{fix} (the operator sets the cap with DESCENT_MAX_ACTIVATION_BYTES)",
+        )
+    )
+
+
+def _gib(count: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{count / 2**10:,.1f} KiB"
 
 
 def _layers(

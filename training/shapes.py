@@ -8,6 +8,7 @@ it is given is refused here, with the layer named. Each kind's rule is its own
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,3 +49,18 @@ def follow(layers: list[Layer], input_shape: Shape) -> list[LayerShape]:
         flattened = flattened or layer.flattens
         shape = out
     return rows
+
+
+# Training keeps each layer's output for the backward pass, computes a gradient of the same
+# size during it, and the layer's inner steps (the sums before an activation, a dropout's
+# mask) hold about one more: three float32 copies of every activation, per example.
+ACTIVATION_COPIES = 3
+FLOAT_BYTES = 4
+
+
+def activation_bytes_per_example(rows: list[LayerShape], input_shape: Shape) -> int:
+    """The memory one example's activations take while training (bytes): the input and every
+    layer's output, ``ACTIVATION_COPIES`` times, as float32. A batch takes ``batch_size``
+    times this, whatever the device; the weights come on top (see the parameter count)."""
+    elements = math.prod(input_shape) + sum(math.prod(row.output_shape) for row in rows)
+    return elements * FLOAT_BYTES * ACTIVATION_COPIES

@@ -22,14 +22,14 @@ from celery.signals import (
 from core import logs
 from core.settings import Settings
 from services.queue import TRAIN_TASK, Broker, make_celery
-from workers import devices, metrics, metrics_server, tasks
+from workers import child_exits, devices, metrics, metrics_server, tasks
 
 settings = Settings()  # the worker's, read once at its boot and passed down
 app = make_celery(settings)
 broker = Broker(settings, app)  # a batch's next job is sent from here
 
 
-@app.task(name=TRAIN_TASK, bind=True)
+@app.task(name=TRAIN_TASK, bind=True, Request=child_exits.request_class(settings))
 def train(self: Task, job_id: str) -> None:
     """The message carries the job's id only; the database says what the job is. Its
     ``request_id`` header names the request that submitted the job (services/queue.py)."""

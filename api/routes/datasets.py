@@ -130,19 +130,7 @@ async def upload_dataset(
     if kind == "multipart/form-data":
         upload = await _from_form(request)
     elif kind == "application/json":
-        body = await request.body()
-        try:
-            parsed = DatasetCreate.model_validate_json(body)
-        except ValidationError as error:
-            raise RequestValidationError(error.errors(include_url=False)) from None
-        upload = await run_in_threadpool(
-            dataset_uploads.from_rows,
-            parsed.name,
-            parsed.task,
-            parsed.x,
-            parsed.y,
-            parsed.class_names,
-        )
+        upload = await run_in_threadpool(_from_json, await request.body())
     else:
         raise UnsupportedMediaType(
             f"content-type {kind or 'none'!r} is not an upload this route reads",
@@ -177,23 +165,30 @@ async def _from_form(request: Request) -> dataset_uploads.Upload:
             "send name, task (classification or regression) and file (a CSV) as form fields",
         )
     assert isinstance(file, UploadFile)
-    content = await file.read()
     task = str(form["task"])
     if task not in ("classification", "regression"):
         raise dataset_uploads.refuse(
             "task", f"{task!r} is not a task", 'use "classification" or "regression"', task
         )
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise dataset_uploads.refuse(
-            "file", "the file is not UTF-8 text", "save the CSV as UTF-8"
-        ) from None
     target = form.get("target")
+    # The file is spooled to disk past 1 MiB by the form parser; it is read from there as a
+    # stream, in a thread, so the event loop keeps answering while a large CSV is parsed.
     return await run_in_threadpool(
         dataset_uploads.from_csv,
         str(form["name"]),
         task,
-        text,
+        file.file,
         target if isinstance(target, str) and target else None,
+    )
+
+
+def _from_json(body: bytes) -> dataset_uploads.Upload:
+    """A JSON upload, parsed and turned into arrays in a thread: a large one takes seconds,
+    which the event loop spends answering other requests."""
+    try:
+        parsed = DatasetCreate.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors(include_url=False)) from None
+    return dataset_uploads.from_rows(
+        parsed.name, parsed.task, parsed.x, parsed.y, parsed.class_names
     )
