@@ -25,8 +25,9 @@ COPY web ./web
 COPY data ./data
 RUN pip install --upgrade pip && pip install -e ".[${EXTRAS}]"
 
+# The state directory is the service user's alone (docs/security.md: file modes).
 RUN useradd --create-home --uid 1000 descent && mkdir -p /var/lib/descent \
-    && chown descent /var/lib/descent
+    && chown descent /var/lib/descent && chmod 700 /var/lib/descent
 USER descent
 EXPOSE 8000
 CMD ["descent", "serve", "--host", "0.0.0.0", "--port", "8000", "--no-worker"]

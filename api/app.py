@@ -11,6 +11,7 @@ import core
 from api import cors, docs, errors, etag, openapi, prediction, schema_components
 from api.auth import authenticate
 from api.deps import reject_unknown_query
+from api.disconnects import QuietDisconnects
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, RequestMetrics
 from api.readiness import Readiness
@@ -24,11 +25,15 @@ from api.routes import (
     jobs,
     layers,
     metrics,
+    open_inference,
     problems,
+    registry,
     statuses,
+    tf_serving,
     trained_models,
     weights,
 )
+from api.security_headers import SecurityHeaders
 from api.sweeper import Reconciler
 from core.settings import PROJECT_ROOT, Settings
 from models.db import session_factory
@@ -89,11 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, settings=settings)
+    app.add_middleware(QuietDisconnects)  # a client gone mid-body: one line (api/disconnects.py)
     app.add_middleware(etag.ConditionalReads)
     app.include_router(docs.router)
     # Every route refuses a query parameter it does not take; every /v1 route needs a key
     # when auth is on (checked first: a caller without one learns nothing of the routes).
     app.include_router(health.router, dependencies=[Depends(reject_unknown_query)])
+    app.include_router(open_inference.health_router, dependencies=[Depends(reject_unknown_query)])
     app.include_router(problems.router, dependencies=[Depends(reject_unknown_query)])
     if app.state.metrics:  # GET /metrics asks no key, like /healthz: a plain scrape works
         app.include_router(metrics.router, dependencies=[Depends(reject_unknown_query)])
@@ -107,6 +114,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         datasets,
         layers,
         statuses,
+        registry,
+        tf_serving,  # its /v1/models/NAME:predict before the static files' mount catches it
+        open_inference,
     ):
         app.include_router(
             module.router,
@@ -121,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if app.state.metrics:  # outside the others, so that it times them and counts their refusals
         app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+    # Security headers on every answer, refusals included (api/security_headers.py).
+    app.add_middleware(SecurityHeaders)
     # Outside the others, so their refusals (a 413, a 304) carry the request id too.
     app.add_middleware(RequestIds)
     cors.install(app, settings)  # last: the outermost middleware

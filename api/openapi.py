@@ -30,6 +30,7 @@ TAGS = [
     {"name": "batches", "description": "Many jobs at once: a list of specs, or a sweep."},
     {"name": "models", "description": "Trained models: describe, download, predict, weights."},
     {"name": "datasets", "description": "The built-in data sets and your uploads."},
+    {"name": "registry", "description": "Model names, their versions and movable aliases."},
     {"name": "layers", "description": "The layer kinds a spec may use, with their fields."},
     {"name": "health", "description": "Whether the API and its database are up."},
 ]
@@ -39,14 +40,17 @@ TAGS = [
 OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "submit_job": {409: ("idempotency_key_in_use",), 422: ("idempotency_key_reused",)},
     "cancel_job": {409: ("job_finished",)},
-    "get_model": {409: ("model_not_ready", "model_not_trained")},
-    "download_model": {409: ("model_not_ready", "model_not_trained"), 410: ("model_gone",)},
+    "get_model": {409: ("model_not_ready", "model_not_trained", "model_name_ambiguous")},
+    "download_model": {
+        409: ("model_not_ready", "model_not_trained", "model_name_ambiguous"),
+        410: ("model_gone",),
+    },
     "get_weights": {
         404: ("weights_not_found",),
-        409: ("model_not_ready", "model_not_trained", "weights_too_large"),
+        409: ("model_not_ready", "model_not_trained", "weights_too_large", "model_name_ambiguous"),
     },
     "predict": {
-        409: ("model_not_ready", "model_not_trained", "model_incompatible"),
+        409: ("model_not_ready", "model_not_trained", "model_incompatible", "model_name_ambiguous"),
         410: ("model_gone",),
         413: ("payload_too_large",),
         415: ("unsupported_media_type",),
@@ -65,6 +69,17 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "delete_dataset": {405: ("dataset_builtin",), 409: ("dataset_in_use", "dataset_ambiguous")},
     "get_dataset": {409: ("dataset_ambiguous",)},
     "readyz": {503: ("not_ready",)},
+    "stream_events": {429: ("too_many_requests",)},  # DESCENT_MAX_STREAMS_PER_OWNER
+    # The model registry (api/routes/registry.py); a name's 404 is model_not_found (NOT_FOUND),
+    # and a name several owners have is ambiguous to an admin key.
+    "register_model_version": {
+        409: ("model_not_ready", "model_not_trained", "model_name_ambiguous")
+    },
+    "get_registered_model": {409: ("model_name_ambiguous",)},
+    "list_model_versions": {409: ("model_name_ambiguous",)},
+    "get_model_version": {404: ("version_not_found",), 409: ("model_name_ambiguous",)},
+    "set_alias": {404: ("version_not_found",), 409: ("model_name_ambiguous",)},
+    "delete_alias": {404: ("alias_not_found",), 409: ("model_name_ambiguous",)},
 }
 # The thing a /v1 path's parameter names, by the path's first segment.
 NOT_FOUND = {
@@ -72,6 +87,7 @@ NOT_FOUND = {
     "models": "model_not_found",
     "batches": "batch_not_found",
     "datasets": "dataset_not_found",
+    "registry": "model_not_found",
 }
 DESCRIPTIONS = {
     401: "The server requires an API key and none, or an unknown or revoked one, was sent.",
@@ -109,7 +125,7 @@ REPLAYED = {
     "schema": {"type": "string", "enum": ["true"]},
 }
 # Operations that create something and say where it is (their 2xx answers carry Location).
-LOCATIONS = {"submit_job", "submit_batch", "upload_dataset"}
+LOCATIONS = {"submit_job", "submit_batch", "upload_dataset", "register_model_version"}
 
 
 def install(app: FastAPI, *editors: Callable[[dict[str, Any]], None]) -> None:
@@ -189,6 +205,7 @@ def _codes(path: str, operation: dict[str, Any]) -> dict[int, list[str]]:
     if "requestBody" in operation:
         add(422, BODY_CODES.get(name, "request_invalid"))
         add(413, "payload_too_large")  # api/limits.py caps every body
+        add(415, "unsupported_media_type")  # a JSON body sent as another type (api/errors.py)
     for status, named in OPERATION_ERRORS.get(name, {}).items():
         add(status, *named)
     # Errors a route declares itself (its own responses=) keep their place.

@@ -51,8 +51,21 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         404,
         "Model not found",
         "No job of yours with this id exists, so there is no model: a model's id is the id of "
-        "the job that trained it.",
-        "List models with GET /v1/models, or jobs with GET /v1/jobs.",
+        "the job that trained it. Asked by name (NAME, NAME@ALIAS, NAME/versions/N): you have "
+        "no model of that name, or it has no such alias or version.",
+        "List models with GET /v1/models, or jobs with GET /v1/jobs; names with GET /v1/registry.",
+    ),
+    "version_not_found": ProblemType(
+        404,
+        "Version not found",
+        "The model name has no version with this number.",
+        "List the name's versions with GET /v1/registry/{name}/versions.",
+    ),
+    "alias_not_found": ProblemType(
+        404,
+        "Alias not found",
+        "The model name has no alias with this name.",
+        "See the name's aliases with GET /v1/registry/{name}, or set one with PUT.",
     ),
     "batch_not_found": ProblemType(
         404,
@@ -155,6 +168,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Several owners have a data set with this name (only an admin key sees them all).",
         "Ask for the one you mean by its id.",
     ),
+    "model_name_ambiguous": ProblemType(
+        409,
+        "Model name ambiguous",
+        "Several owners have a model with this name (only an admin key sees them all).",
+        "Ask with the key of the owner whose model you mean, or by the model's id.",
+    ),
     "idempotency_key_in_use": ProblemType(
         409,
         "Idempotency key in use",
@@ -182,6 +201,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "DESCENT_MAX_REQUEST_BYTES, DESCENT_MAX_UPLOAD_BYTES), instances "
         "(DESCENT_MAX_INSTANCES_PER_REQUEST) or decoded pixels (DESCENT_MAX_REQUEST_PIXELS).",
         "Split the work over several requests, or send smaller images; the detail names the cap.",
+    ),
+    # 429
+    "too_many_requests": ProblemType(
+        429,
+        "Too many requests",
+        "A per-client limit is reached, such as the number of event streams one key may hold "
+        "open at once (DESCENT_MAX_STREAMS_PER_OWNER).",
+        "Close streams you no longer read, or wait the seconds the Retry-After header says.",
     ),
     # 415
     "unsupported_media_type": ProblemType(

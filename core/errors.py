@@ -125,6 +125,25 @@ class Unauthorized(DescentError):
     code = "unauthorized"
 
 
+class TooManyRequests(DescentError):
+    """A per-client limit (open event streams, say) is reached; retry after ``retry_after``
+    seconds, or once something the client holds is released."""
+
+    title = "Too many requests"
+    code = "too_many_requests"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        fix: str | None = None,
+        code: str | None = None,
+        retry_after: int = 5,
+    ) -> None:
+        super().__init__(detail, fix=fix, code=code)
+        self.retry_after = retry_after
+
+
 class Unavailable(DescentError):
     """Something the work needs (the database, the broker, a data file) cannot be reached."""
 

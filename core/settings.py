@@ -175,11 +175,52 @@ class Settings(BaseSettings):
     events_poll_seconds: float = Field(
         default=0.2, gt=0, le=5, description="How often an event stream looks for new events."
     )
+    max_streams_per_owner: int = Field(
+        default=20,
+        ge=0,
+        description="Most event streams one owner (one API key's owner) may hold open on one "
+        "API process; another is a 429. 0: no limit (docs/security.md).",
+    )
+    # What `descent serve` holds a connection to (processes/http.py, docs/security.md).
+    header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="A connection whose request headers are not all in this long after it "
+        "opened (or after its request began) is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="A request body that sends nothing for this long is cut off (the time "
+        "between two reads, as nginx's client_body_timeout).",
+    )
+    keep_alive_seconds: float = Field(
+        default=5, gt=0, description="An idle keep-alive connection is closed after this long."
+    )
+    max_connections: int = Field(
+        default=4096,
+        ge=0,
+        description="Most connections one API process holds open (streams included); one "
+        "more is closed at once. Lowered to fit the open-file limit; 0: only that limit.",
+    )
     # Caps on one job's spec, checked at submission.
     max_layers: int = Field(default=64, ge=1, description="Most layers in a job's model.")
     max_params: int = Field(default=10_000_000, ge=1, description="Most parameters in a model.")
     max_epochs: int = Field(default=1_000, ge=1, description="Most epochs a job may train.")
     max_batch_size: int = Field(default=65_536, ge=1, description="Largest batch_size.")
+    max_activation_bytes: int = Field(
+        default=4 * 2**30,
+        ge=1,
+        description="Most memory one training batch's activations may need (estimated at "
+        "submission from the layers' output shapes × batch_size); above it a job is refused "
+        'with "lower batch_size to N".',
+    )
+    max_concurrent_image_decodes: int = Field(
+        default=4,
+        ge=1,
+        description="Images one API process decodes at once (for prediction); more wait their "
+        "turn, so that many large images cannot add up in memory.",
+    )
     max_weights_params: int = Field(
         default=100_000,
         ge=0,

@@ -26,6 +26,19 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
 
+def _create_private(database: str | None) -> None:
+    """Create a SQLite database file readable by this user only (SQLite gives its -wal and
+    -shm files the database's mode): it holds API key digests, specs and data-set names."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:  # no such folder yet, say: SQLite reports that itself, in its own words
+        pass
+
+
 def get_engine(url: str) -> Engine:
     """The engine for ``url`` in this process (a forked child gets its own)."""
     key = (os.getpid(), url)
@@ -33,6 +46,7 @@ def get_engine(url: str) -> Engine:
     if engine is None:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            _create_private(engine.url.database)
             _configure_sqlite(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True)

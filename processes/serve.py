@@ -6,6 +6,7 @@ The recovery sweep runs in the app's lifespan (api/app.py), as under any other A
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -39,11 +40,13 @@ def run(settings: Settings, *, worker: bool = True) -> None:
     import uvicorn
 
     from api.app import create_app
-    from processes import migrate
+    from processes import http, migrate
     from processes.embedded import Worker
     from workers import devices
 
     logs.configure(settings.log_format)
+    # What this process and its worker write (database, broker, artifacts) is theirs alone.
+    os.umask(0o077)
     settings.resolved_home.mkdir(parents=True, exist_ok=True)
     # The worker and anything else started from here read the same state directory.
     os.environ["DESCENT_HOME"] = str(settings.resolved_home)
@@ -59,11 +62,23 @@ def run(settings: Settings, *, worker: bool = True) -> None:
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal with the
     # handler it found; this one turns it into SystemExit so the worker is stopped below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    open_files = http.raise_open_file_limit()
+    max_connections = http.connection_cap(settings, open_files)
+    logging.getLogger("descent.http").info(
+        "at most %d connections (open-file limit %d), headers in %gs, bodies idle %gs",
+        max_connections,
+        open_files,
+        settings.header_timeout_seconds,
+        settings.body_timeout_seconds,
+    )
     try:
         uvicorn.run(
             create_app(settings),
             host=settings.host,
             port=settings.port,
+            # Header and body read timeouts and the connection cap (processes/http.py).
+            http=http.guarded_protocol(settings, max_connections),
+            timeout_keep_alive=settings.keep_alive_seconds,
             log_level="info",
             access_log=settings.access_log,
             # uvicorn's loggers keep no handlers of their own: their records reach the root

@@ -89,8 +89,24 @@ def remove_local(root: Path, key: str) -> int:
     return count
 
 
+def private_folders(folder: Path) -> None:
+    """``mkdir -p`` whose new folders only this user may enter (0700), whatever the umask:
+    trained models and uploaded data are the owners' own."""
+    missing_ones = []
+    while not folder.exists() and folder != folder.parent:
+        missing_ones.append(folder)
+        folder = folder.parent
+    for made in reversed(missing_ones):
+        try:
+            made.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile by another process
+            continue
+        made.chmod(0o700)
+
+
 def atomic_copy(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_folders(target.parent)
+    # NamedTemporaryFile creates the file 0600; the rename keeps that mode.
     with (
         tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial,
         source.open("rb") as src,

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.errors import NotFound
-from models import Job, JobEvent, JobStatus
+from models import ApiKey, Job, JobEvent, JobStatus
 
 STATUS = "status"
 EPOCH = "epoch"
@@ -85,3 +85,61 @@ def poll(session: Session, job_id: str, last_id: int, *, limit: int = 500) -> Po
             code="job_not_found",
         )
     return Poll(JobStatus(status).finished, after(session, job_id, last_id, limit=limit))
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An event as a stream sends it, detached from any session."""
+
+    id: int
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JobView:
+    finished: bool  # the job had ended before ``events`` were read
+    events: list[Sent]
+
+
+@dataclass(frozen=True)
+class Watch:
+    jobs: dict[str, JobView]  # a job missing here no longer exists
+    live_keys: set[str]  # of the key digests asked about, those neither unknown nor revoked
+
+
+def watch(
+    session: Session, cursors: dict[str, int], key_digests: set[str], *, limit: int = 500
+) -> Watch:
+    """What every open stream of one API process needs, in one query while all is quiet.
+
+    ``cursors`` maps each job with open streams to the last event id they all have. One query
+    reads each job's status and latest event id (an index lookup per job); only jobs with
+    events past their cursor are read further. ``key_digests`` are checked at the same time.
+    """
+    latest = (
+        select(func.max(JobEvent.id))
+        .where(JobEvent.job_id == Job.id)
+        .correlate(Job)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Job.id, Job.status, latest).where(Job.id.in_(list(cursors)))
+    ).all()
+    jobs: dict[str, JobView] = {}
+    for job_id, status, last in rows:
+        new: list[Sent] = []
+        if last is not None and last > cursors[job_id]:
+            rows_after = after(session, job_id, cursors[job_id], limit=limit)
+            new = [Sent(e.id, e.kind, e.data) for e in rows_after]
+        jobs[job_id] = JobView(JobStatus(status).finished, new)
+    live: set[str] = set()
+    if key_digests:
+        live = set(
+            session.scalars(
+                select(ApiKey.key_hash).where(
+                    ApiKey.key_hash.in_(key_digests), ApiKey.revoked_at.is_(None)
+                )
+            )
+        )
+    return Watch(jobs, live)

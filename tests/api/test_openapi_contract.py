@@ -19,6 +19,8 @@ OPERATION_IDS = {
     "list_batch_jobs", "cancel_batch", "list_datasets", "get_dataset", "upload_dataset",
     "delete_dataset", "validate_spec", "stream_events", "get_weights", "list_layer_kinds",
     "list_statuses", "healthz", "readyz",
+    "list_registered_models", "get_registered_model", "register_model_version",
+    "list_model_versions", "get_model_version", "set_alias", "delete_alias",
 }  # fmt: skip
 
 

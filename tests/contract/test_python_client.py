@@ -337,6 +337,24 @@ def missing_key(story: Story) -> Any:
     return story.call("list_jobs", client=anonymous)
 
 
+def too_many_streams(story: Story) -> Any:
+    """One owner's 21st open event stream (DESCENT_MAX_STREAMS_PER_OWNER is 20), on a job
+    that runs long enough; the 20 are held on the generated client's own httpx client."""
+    from contextlib import ExitStack
+
+    http = story.client.get_httpx_client()
+    spec = job_spec(name="contract-streams", limit=100, epochs=1000, units=8, validation=None)
+    job_id = http.post("/v1/jobs", json=spec).json()["id"]
+    try:
+        with ExitStack() as held:
+            for _ in range(20):
+                stream = held.enter_context(http.stream("GET", f"/v1/jobs/{job_id}/events"))
+                assert stream.status_code == 200
+            return story.call("stream_events", job_id)
+    finally:
+        http.post(f"/v1/jobs/{job_id}/cancel")
+
+
 # status -> (how a client brings it about, the problem's code)
 ERRORS: dict[int, tuple[Callable[[Story], Any], str]] = {
     401: (missing_key, "unauthorized"),
@@ -347,6 +365,7 @@ ERRORS: dict[int, tuple[Callable[[Story], Any], str]] = {
     413: (too_many_instances, "payload_too_large"),
     415: (unsupported_media_type, "unsupported_media_type"),
     422: (bad_spec, "spec_invalid"),
+    429: (too_many_streams, "too_many_requests"),
 }
 
 
