@@ -27,16 +27,22 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.Fixtur
 
     SQLite under the directory by default; on the PostgreSQL pass, one database for the whole
     session, emptied before each test (the broker stays the SQLite file under the directory)."""
+    prepare_home(tmp_path, monkeypatch, request)
+    yield tmp_path
+
+
+def prepare_home(path: Path, patch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Point the settings at ``path`` and give it a migrated, empty database (on the PostgreSQL
+    pass, the session's database emptied): what ``home`` does, for module-scoped fixtures."""
     from processes import migrate
 
-    monkeypatch.setenv("DESCENT_HOME", str(tmp_path))
+    patch.setenv("DESCENT_HOME", str(path))
     if ON_POSTGRES:
-        monkeypatch.setenv("DESCENT_DATABASE_URL", request.getfixturevalue("home_database_url"))
+        patch.setenv("DESCENT_DATABASE_URL", request.getfixturevalue("home_database_url"))
     url = Settings().resolved_database_url
     migrate.upgrade(url)
     if ON_POSTGRES:
         _empty(url)
-    yield tmp_path
 
 
 def _empty(url: str) -> None:

@@ -31,7 +31,7 @@ from models.db import session_scope
 from services import jobs, trained_models
 from services.artifacts import get_store
 from tests.api.conftest import MNIST_SPEC, make_key
-from tests.conftest import ON_POSTGRES, _empty
+from tests.conftest import prepare_home
 from tests.serving.onnx_models import classifier
 
 onnx = pytest.importorskip("onnx")
@@ -94,18 +94,10 @@ class Served:
 def served(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> Iterator[Served]:
-    from processes import migrate
-
     home = tmp_path_factory.mktemp("hostile")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DESCENT_HOME", str(home))
         patch.setenv("DESCENT_AUTH", "required")
-        if ON_POSTGRES:
-            patch.setenv("DESCENT_DATABASE_URL", request.getfixturevalue("home_database_url"))
-        url = Settings().resolved_database_url
-        migrate.upgrade(url)
-        if ON_POSTGRES:
-            _empty(url)
+        prepare_home(home, patch, request)
         with TestClient(create_app(Settings())) as client:  # runs the app's lifespan
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))

@@ -27,31 +27,40 @@ with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
 
 
 def register_model(
-    client: TestClient | httpx.Client, tmp_path: Path, settings: Settings | None = None
+    client: TestClient | httpx.Client,
+    tmp_path: Path,
+    settings: Settings | None = None,
+    *,
+    onnx_file: Path | None = None,
+    task: str = "classification",
+    val_accuracy: float = 0.5,
+    headers: dict | None = None,
 ) -> str:
-    """A succeeded job whose model is a small ONNX classifier (no worker, no TensorFlow), on
-    the API ``client`` talks to, whose settings are ``settings`` (default: this process's)."""
-    job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
+    """A succeeded job whose model is a small ONNX file (no worker, no TensorFlow), on the API
+    ``client`` talks to, whose settings are ``settings`` (default: this process's): by default
+    a classifier; else ``onnx_file``, a model of ``task``."""
+    job_id = client.post("/v1/jobs", json=MNIST_SPEC, headers=headers).json()["id"]
     settings = settings or Settings()
     store = get_store(settings)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     keras_file = tmp_path / "model.keras"
     keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
-    stored = trained_models.files_folder(
-        job_id, attempt=1
-    )  # where a worker's first attempt puts them
+    onnx_file = onnx_file or classifier(tmp_path / "m.onnx")
+    stored = trained_models.files_folder(job_id, attempt=1)  # where a first attempt puts them
+    classes = {"classification": [str(d) for d in range(10)], "binary": ["odd", "even"]}
     with session_scope(settings.resolved_database_url) as session:
         assert jobs.claim(session, job_id)
         trained_models.register(
             session,
             job_id,
             dataset="mnist",
-            task="classification",
-            class_names=[str(d) for d in range(10)],
+            task=task,
+            class_names=classes.get(task, []),
             input_shape=[28, 28, 1],
             scaling="divide_by_255",
             keras_key=store.put_file(f"{stored}/model.keras", keras_file),
-            onnx_key=store.put_file(f"{stored}/model.onnx", classifier(tmp_path / "m.onnx")),
-            metrics={"val_accuracy": 0.5},
+            onnx_key=store.put_file(f"{stored}/model.onnx", onnx_file),
+            metrics={"val_accuracy": val_accuracy},
             export_check={"max_abs_diff": 0.0, "samples": 64},
         )
         jobs.succeed(session, job_id, {"val_accuracy": 0.5})

@@ -14,9 +14,8 @@ from sqlalchemy import event
 
 from core.settings import PROJECT_ROOT, Settings
 from models.db import session_scope
-from services import jobs, trained_models
-from services.artifacts import get_store
 from tests.api.conftest import MNIST_SPEC, make_key
+from tests.api.test_predict import register_model
 from tests.serving.onnx_models import classifier
 
 with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
@@ -25,29 +24,13 @@ with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
 
 def trained(client: TestClient, tmp_path: Path, seed: int, headers: dict | None = None) -> str:
     """A succeeded job whose model is a small ONNX classifier with weights drawn from ``seed``."""
-    job_id = client.post("/v1/jobs", json=MNIST_SPEC, headers=headers).json()["id"]
-    store = get_store(Settings())
-    keras_file = tmp_path / "model.keras"
-    keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
-    folder = trained_models.files_folder(job_id, attempt=1)
-    onnx_file = classifier(tmp_path / f"m{seed}.onnx", seed=seed)
-    with session_scope(Settings().resolved_database_url) as session:
-        assert jobs.claim(session, job_id)
-        trained_models.register(
-            session,
-            job_id,
-            dataset="mnist",
-            task="classification",
-            class_names=[str(d) for d in range(10)],
-            input_shape=[28, 28, 1],
-            scaling="divide_by_255",
-            keras_key=store.put_file(f"{folder}/model.keras", keras_file),
-            onnx_key=store.put_file(f"{folder}/model.onnx", onnx_file),
-            metrics={"val_accuracy": 0.5 + seed / 10},
-            export_check={"max_abs_diff": 0.0, "samples": 64},
-        )
-        jobs.succeed(session, job_id, {"val_accuracy": 0.5})
-    return job_id
+    return register_model(
+        client,
+        tmp_path,
+        onnx_file=classifier(tmp_path / f"m{seed}.onnx", seed=seed),
+        val_accuracy=0.5 + seed / 10,
+        headers=headers,
+    )
 
 
 def predict(client: TestClient, ref: str, headers: dict | None = None) -> list:

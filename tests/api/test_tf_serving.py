@@ -25,11 +25,10 @@ from PIL import Image
 from api.app import create_app
 from core.settings import PROJECT_ROOT, Settings
 from models.db import session_scope
-from services import jobs, registry, trained_models
-from services.artifacts import get_store
-from tests.api.conftest import MNIST_SPEC, make_key
+from services import registry
+from tests.api.conftest import make_key
 from tests.api.test_predict import register_model
-from tests.conftest import ON_POSTGRES, _empty
+from tests.conftest import prepare_home
 from tests.serving.onnx_models import binary, classifier, regression
 
 with np.load(PROJECT_ROOT / "data" / "mnist.npz") as data:
@@ -62,18 +61,10 @@ def served(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
     """One API on a fresh database for the whole module, with a classifier, a regression model
     and a one-unit binary model, the classifier registered as "digits" version 1 (and
     "production") and another classifier as version 2."""
-    from processes import migrate
-
     home = tmp_path_factory.mktemp("tf-serving")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DESCENT_HOME", str(home))
         patch.setenv("DESCENT_MAX_INSTANCES_PER_REQUEST", "20")
-        if ON_POSTGRES:
-            patch.setenv("DESCENT_DATABASE_URL", request.getfixturevalue("home_database_url"))
-        url = Settings().resolved_database_url
-        migrate.upgrade(url)
-        if ON_POSTGRES:
-            _empty(url)
+        prepare_home(home, patch, request)
         with TestClient(create_app(Settings())) as client:
             models = {
                 "classifier": register(client, home / "c", "classification", classifier),
@@ -81,7 +72,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
                 "binary": register(client, home / "b", "binary", binary),
                 "retrained": register(client, home / "v2", "classification", retrained),
             }
-            with session_scope(url) as session:
+            with session_scope(Settings().resolved_database_url) as session:
                 registry.register(session, "digits", models["classifier"].id, None)
                 registry.register(session, "digits", models["retrained"].id, None)
                 registry.set_alias(session, "digits", "production", 1, None)
@@ -94,32 +85,9 @@ def retrained(path: Path) -> Path:
 
 def register(client: TestClient, folder: Path, task: str, build) -> Model:
     """A succeeded job whose model is ``build``'s small ONNX file (no worker, no TensorFlow)."""
-    job_id = client.post("/v1/jobs", json=MNIST_SPEC).json()["id"]
-    settings = Settings()
-    store = get_store(settings)
     folder.mkdir(parents=True)
-    keras_file = folder / "model.keras"
-    keras_file.write_bytes(b"PK\x03\x04 stand-in for a .keras archive")
     onnx_file = build(folder / "model.onnx")
-    stored = trained_models.files_folder(job_id, attempt=1)
-    classes = {"classification": [str(d) for d in range(10)], "binary": ["odd", "even"]}
-    with session_scope(settings.resolved_database_url) as session:
-        assert jobs.claim(session, job_id)
-        trained_models.register(
-            session,
-            job_id,
-            dataset="mnist",
-            task=task,
-            class_names=classes.get(task, []),
-            input_shape=[28, 28, 1],
-            scaling="divide_by_255",
-            keras_key=store.put_file(f"{stored}/model.keras", keras_file),
-            onnx_key=store.put_file(f"{stored}/model.onnx", onnx_file),
-            metrics={"val_accuracy": 0.5},
-            export_check={"max_abs_diff": 0.0, "samples": 64},
-        )
-        jobs.succeed(session, job_id, {"val_accuracy": 0.5})
-    return Model(job_id, onnx_file)
+    return Model(register_model(client, folder, onnx_file=onnx_file, task=task), onnx_file)
 
 
 def close(answer: list, expected: np.ndarray) -> None:
