@@ -10,6 +10,14 @@ its final validation accuracy, and the speed-up of the GPU over the CPU:
 - ``gpu-mixed``: the same with precision mixed_float16 — must succeed, on gpu:0, and export;
 - ``cpu``: resources.accelerator cpu — must record device cpu.
 
+It then prints the GPU ÷ CPU speed-up (training seconds, float32), the speed-up of mixed
+precision over float32 on the GPU, and whether mixed precision changed what was learned: the
+difference in final validation accuracy (points) and each job's ONNX export check (the largest
+difference between the ONNX model's and Keras' outputs on real inputs; mixed_float16 computes
+in float16, the ONNX model in float32, so the two differ more than under float32). It fails if
+the mixed-precision model's check exceeds ``--max-export-diff``. It also prints what each job
+recorded about its execution (steps per execution, XLA): on a GPU, Keras compiles with XLA.
+
     .venv/bin/python bench/gpu_check.py                    # CNN on 20 000 MNIST rows, 3 epochs
     .venv/bin/python bench/gpu_check.py --limit 60000 --epochs 5 --batch-size 256
 
@@ -65,12 +73,28 @@ def wait(client: httpx.Client, job_id: str, timeout: float) -> dict:
     raise TimeoutError(f"job {job_id} did not finish in {timeout}s")
 
 
+def recorded_execution(home: Path, job_id: str) -> dict | None:
+    """What the job recorded about its execution (``summary.execution`` in its record)."""
+    from core.settings import Settings
+    from models.db import session_scope
+    from services import jobs
+
+    with session_scope(Settings(home=home).resolved_database_url) as session:
+        return (jobs.get(session, job_id).summary or {}).get("execution")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=int, default=20_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--max-export-diff",
+        type=float,
+        default=1e-2,
+        help="the largest ONNX-vs-Keras output difference accepted for the mixed-precision model",
+    )
     args = parser.parse_args()
     if count_gpus() == 0:
         print("no NVIDIA GPU found (nvidia-smi -L lists none); nothing to prove here")
@@ -101,6 +125,8 @@ def main() -> int:
             ("cpu", "float32", "cpu"),
         ]
         seconds: dict[str, float] = {}
+        accuracies: dict[str, float] = {}
+        export_diffs: dict[str, float | None] = {}
         for accelerator, precision, device in runs:
             job = client.post("/v1/jobs", json=spec(args, accelerator, precision)).json()
             job = wait(client, job["id"], args.timeout)
@@ -108,8 +134,18 @@ def main() -> int:
             fit = sum(row.get("seconds") or 0 for row in history)
             seconds[job["name"]] = fit
             accuracy = (job.get("final_metrics") or {}).get("val_accuracy")
+            if accuracy is not None:
+                accuracies[job["name"]] = accuracy
+            check: dict = {}
+            if job.get("model_id"):
+                model = client.get(f"/v1/models/{job['model_id']}").json()
+                check = model.get("export_check") or {}
+            export_diffs[job["name"]] = check.get("max_abs_diff")
+            execution = recorded_execution(home, job["id"])
             print(f"{job['name']:>20}: {job['status']}, device {job['device']}, worker "
-                  f"{job['worker']}, fit {fit:.1f} s, val_accuracy {accuracy}")  # fmt: skip
+                  f"{job['worker']}, fit {fit:.1f} s, val_accuracy {accuracy}, "
+                  f"ONNX check max_abs_diff {check.get('max_abs_diff')}, "
+                  f"execution {execution}")  # fmt: skip
             if job["status"] != "succeeded":
                 failures.append(f"{job['name']} {job['status']}: {job.get('error')}")
             elif job["device"] != device:
@@ -120,6 +156,17 @@ def main() -> int:
             if seconds.get("gpu-mixed_float16"):
                 print(f"speed-up mixed_float16 over float32 on gpu: "
                       f"{gpu / seconds['gpu-mixed_float16']:.2f}x")  # fmt: skip
+        if "gpu-float32" in accuracies and "gpu-mixed_float16" in accuracies:
+            points = 100 * (accuracies["gpu-mixed_float16"] - accuracies["gpu-float32"])
+            print(f"mixed_float16 - float32 val_accuracy on gpu: {points:+.2f} points")
+        mixed_diff = export_diffs.get("gpu-mixed_float16")
+        print(f"ONNX export check max_abs_diff: float32 {export_diffs.get('gpu-float32')}, "
+              f"mixed_float16 {mixed_diff}")  # fmt: skip
+        if mixed_diff is not None and mixed_diff > args.max_export_diff:
+            failures.append(
+                f"the mixed-precision model's ONNX export differs by {mixed_diff} "
+                f"(> {args.max_export_diff})"
+            )
     finally:
         client.close()
         for process in processes:

@@ -27,14 +27,22 @@ class Prepared:
     y_test: np.ndarray | None = None
 
 
-def prepare(resolution: Resolution, data_dir: Path, source: Path | None = None) -> Prepared:
-    """``source`` is an uploaded data set's file; built-in data sets are read from data_dir."""
+def prepare(
+    resolution: Resolution,
+    data_dir: Path,
+    source: Path | None = None,
+    cache_dir: Path | None = None,
+) -> Prepared:
+    """``source`` is an uploaded data set's file; built-in data sets are read from data_dir,
+    through ``cache_dir`` when given (``builtin_datasets.load``)."""
     spec, limit = resolution.spec, resolution.spec.dataset.limit
     if source is not None:
         x_train, y_train = user_data.load(source, limit)
         x_test = y_test = None
     else:
-        splits = builtin_datasets.load(resolution.data.name, data_dir, limit=limit)
+        splits = builtin_datasets.load(
+            resolution.data.name, data_dir, limit=limit, cache_dir=cache_dir
+        )
         x_train, y_train, x_test, y_test = (
             splits.x_train,
             splits.y_train,

@@ -60,6 +60,7 @@ def _import_tensorflow_in_child(**_: object) -> None:
     if device != "cpu":
         devices.grow_gpu_memory()
     metrics.prime()  # every series at 0 before the first job, so rate() counts that job
+    tasks.warm_up(settings)  # the claim's database connection, opened before the job arrives
     log.info("worker child %s ready with Keras loaded", os.getpid())
 
 

@@ -17,6 +17,17 @@ class LayerSummary(BaseModel):
     trainable_params: int = Field(description="The ones gradient descent changes.")
 
 
+class Execution(BaseModel):
+    """How the worker ran the fit, recorded once training starts (training/keras/execution.py)."""
+
+    steps_per_execution: int = Field(
+        description="Training steps run per call into TensorFlow, chosen from the measured "
+        "step time (each call about 0.15 s): fewer host round trips, the same batches."
+    )
+    xla: bool = Field(description="Whether Keras compiled the training step with XLA.")
+    forward_ms_per_row: float = Field(description="The measurement the choice came from.")
+
+
 class ModelSummary(BaseModel):
     dataset: str
     task: Task = Field(description="classification, binary or regression.")
@@ -33,6 +44,9 @@ class ModelSummary(BaseModel):
     total_params: int = Field(description="How many parameters (w and b) the model has.")
     trainable_params: int
     non_trainable_params: int = Field(description="batch_norm's moving mean and variance.")
+    execution: Execution | None = Field(
+        default=None, description="How the fit ran; set once the job has started training."
+    )
 
 
 class SpecWarningPublic(BaseModel):

@@ -267,3 +267,18 @@ def test_a_model_stored_before_files_were_kept_by_attempt_still_serves(home: Pat
         assert (served(api, job_id), api.get(f"/v1/models/{job_id}/weights").json()) == before
         download = api.get(f"/v1/models/{job_id}/download", params={"format": "keras"})
         assert download.content == (folder / "model.keras").read_bytes()
+
+
+def test_a_job_records_how_its_fit_ran_beside_its_model_summary(home: Path):
+    """Steps per execution and XLA, chosen by the worker, are kept in the job's record."""
+    with session_scope(Settings().resolved_database_url) as session:
+        job_id = jobs.submit(
+            session, JobSpec.model_validate(SPEC), summary={"total_params": 7850}, **wiring()
+        ).id
+    run_job(job_id, Settings())
+    job, _ = load(job_id)
+    assert job.status == "succeeded", job.error
+    assert job.summary["total_params"] == 7850  # the summary made at submission is kept
+    execution = job.summary["execution"]
+    assert execution["steps_per_execution"] >= 1
+    assert execution["xla"] is False  # a CPU with op determinism: Keras does not use XLA

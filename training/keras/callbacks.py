@@ -1,5 +1,9 @@
 """Keras callbacks that let a caller watch a fit batch by batch and stop it cleanly.
 
+With several steps per execution (training/keras/execution.py) Keras calls the batch hooks
+once per execution, after its last step: an execution lasts well under a second, so a cancel
+is still seen within one and progress still flows every ``PROGRESS_INTERVAL_SECONDS``.
+
 They take plain callables, so ``training/`` stays free of databases: the worker passes one that
 reads the job's status and one that records progress.
 """
@@ -64,7 +68,10 @@ class BatchProgress(keras.callbacks.Callback):
         self._last = now
         loss = (logs or {}).get("loss")
         steps = (self.params or {}).get("steps")
-        self._on_batch(self._epoch, batch + 1, steps, None if loss is None else float(loss))
+        # ``batch`` is the execution's last step, counted as if it were whole; the epoch's last
+        # execution may be shorter.
+        step = batch + 1 if steps is None else min(batch + 1, steps)
+        self._on_batch(self._epoch, step, steps, None if loss is None else float(loss))
 
 
 def control_callbacks(

@@ -22,7 +22,15 @@ from training.keras.augmentation import with_augmentation
 from training.keras.builders import build_model, compile_model
 from training.keras.callbacks import BatchCallback, StopCheck, TrainingStopped, control_callbacks
 from training.keras.checkpoints import CheckpointCallback, Resume, SaveEachEpoch, restore_into
-from training.keras.epoch_order import steps_per_epoch, training_batches
+from training.keras.epoch_order import EpochBatches
+from training.keras.execution import (
+    Execution,
+    ForwardTimer,
+    probe,
+    steps_for,
+    use_steps_per_execution,
+    uses_xla,
+)
 from training.keras.option_callbacks import early_stopping_outcome, option_callbacks
 from training.keras.reproducibility import seed_everything
 from training.limits import NO_LIMITS
@@ -45,6 +53,7 @@ class TrainResult:
     sample: np.ndarray | None = None  # a few real inputs for checking the export
     resolution: Resolution | None = None
     stopped: bool = False  # should_stop() ended the fit early; the history has whole epochs only
+    execution: Execution | None = None  # steps per execution and XLA, as the fit used them
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -73,13 +82,18 @@ def train(
     on_batch: BatchCallback | None = None,
     resume_from: Resume | None = None,
     on_checkpoint: CheckpointCallback | None = None,
+    steps_per_execution: int | None = None,
+    cache_dir: Path | None = None,
 ) -> TrainResult:
     """Train a spec: built-in data sets are read from ``data_dir``, uploaded ones from
     ``user_data``. A validated spec is resolved again here (caps were checked at submission).
-    With ``resume_from`` the fit continues after that checkpoint's epoch (epoch 0 is not redone)."""
+    With ``resume_from`` the fit continues after that checkpoint's epoch (epoch 0 is not redone).
+    ``steps_per_execution`` None: chosen from the measured step time (training/keras/execution.py).
+    ``cache_dir``: where a built-in data set's scaled arrays are kept between jobs.
+    """
     seed_everything(spec.seed)
     resolution = resolve(spec, _data_info(spec, user_data), NO_LIMITS)
-    data = prepare(resolution, data_dir, user_data.path if user_data else None)
+    data = prepare(resolution, data_dir, user_data.path if user_data else None, cache_dir)
     model = build_model(resolution)
     augmentation = resolution.spec.augmentation
     trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
@@ -90,12 +104,14 @@ def train(
     result = TrainResult(model=model, sample=sample[:64], resolution=resolution)
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     if resume_from is None:
-        _report_untrained(on_epoch, result, trainer, data, validation)
+        forward = _report_untrained(on_epoch, result, trainer, data, validation)
+    else:
+        forward = probe(trainer, data.x_train, data.y_train, EVAL_BATCH_SIZE)
     saving = [SaveEachEpoch(on_checkpoint)] if on_checkpoint else []
 
     initial_epoch = resume_from.epoch if resume_from else 0
     # Not fit(shuffle=True): with the seed set, Keras' shuffle repeats one order every epoch.
-    batches = training_batches(
+    batches = EpochBatches(
         data.x_train,
         data.y_train,
         spec.batch_size,
@@ -103,17 +119,21 @@ def train(
         shuffle=spec.shuffle,
         initial_epoch=initial_epoch,
     )
+    if steps_per_execution is None:
+        steps_per_execution = steps_for(forward, spec.batch_size, batches.steps)
+    use_steps_per_execution(trainer, steps_per_execution)
+    result.execution = Execution(steps_per_execution, uses_xla(trainer), _ms(forward))
     callbacks = option_callbacks(resolution.spec)
     try:
         trainer.fit(
-            batches,
-            steps_per_epoch=steps_per_epoch(len(data.x_train), spec.batch_size),
+            batches.dataset,  # one epoch's batches; no steps_per_epoch (see EpochBatches)
             epochs=spec.epochs,
             initial_epoch=initial_epoch,
             validation_data=validation,
             validation_batch_size=max(spec.batch_size, EVAL_BATCH_SIZE),
             shuffle=False,  # the batches come shuffled
             callbacks=[
+                batches,  # first: it sets the epoch whose order the data set draws
                 *callbacks,
                 _EpochReporter(on_epoch, result),
                 *saving,
@@ -168,19 +188,35 @@ def _report_untrained(
     trainer: keras.Model,
     data: Prepared,
     validation: tuple[np.ndarray, np.ndarray] | None,
-) -> None:
+) -> float | None:
+    """Epoch 0; returns the forward seconds per row it measured on the training rows."""
     started = time.perf_counter()
-    untrained = _evaluate(trainer, data.x_train, data.y_train)
+    timer = ForwardTimer(EVAL_BATCH_SIZE)
+    untrained = _evaluate(trainer, data.x_train, data.y_train, timer)
     if validation is not None:
         scores = _evaluate(trainer, *validation)
         untrained.update({f"val_{k}": v for k, v in scores.items()})
     untrained["learning_rate"] = _learning_rate(trainer)
     _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
+    return timer.per_row()
 
 
-def _evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    scores = model.evaluate(x, y, batch_size=EVAL_BATCH_SIZE, verbose=0, return_dict=True)
+def _evaluate(
+    model: keras.Model, x: np.ndarray, y: np.ndarray, timer: ForwardTimer | None = None
+) -> dict[str, float]:
+    scores = model.evaluate(
+        x,
+        y,
+        batch_size=EVAL_BATCH_SIZE,
+        verbose=0,
+        return_dict=True,
+        callbacks=[timer] if timer else None,
+    )
     return {key: float(value) for key, value in scores.items()}
+
+
+def _ms(seconds: float | None) -> float:
+    return round(seconds * 1000, 6) if seconds is not None else 0.0
 
 
 def _learning_rate(model: keras.Model) -> float:
