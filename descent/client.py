@@ -171,6 +171,20 @@ class Client:
     def cancel_batch(self, batch_id: str) -> Batch:
         return Batch.model_validate(self._request("POST", f"/v1/batches/{batch_id}/cancel"))
 
+    # searches (plain JSON objects: SearchPublic in the API's schema)
+    def submit_search(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("POST", "/v1/searches", json=body)  # type: ignore[no-any-return]
+
+    def get_search(self, search_id: str) -> dict[str, Any]:
+        return self._request("GET", f"/v1/searches/{search_id}")  # type: ignore[no-any-return]
+
+    def list_searches(self, *, limit: int = 20, offset: int = 0) -> dict[str, Any]:
+        params = {"limit": limit, "offset": offset}
+        return self._request("GET", "/v1/searches", params=params)  # type: ignore[no-any-return]
+
+    def cancel_search(self, search_id: str) -> dict[str, Any]:
+        return self._request("POST", f"/v1/searches/{search_id}/cancel")  # type: ignore[no-any-return]
+
     # models
     def list_models(
         self, *, limit: int = 20, offset: int = 0, every: bool = False, **filters: Any

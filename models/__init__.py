@@ -9,6 +9,7 @@ from models.idempotency import IdempotencyKey
 from models.job import Job, JobStatus, JobTransition
 from models.job_event import JobEvent
 from models.registered_model import ModelAlias, ModelVersion, RegisteredModel
+from models.search import Search, SearchRung, SearchTrial
 from models.trained_model import TrainedModel
 
 __all__ = [
@@ -24,6 +25,9 @@ __all__ = [
     "ModelAlias",
     "ModelVersion",
     "RegisteredModel",
+    "Search",
+    "SearchRung",
+    "SearchTrial",
     "TrainedModel",
     "UserDataset",
 ]

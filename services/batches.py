@@ -20,7 +20,7 @@ from core.settings import Settings
 from core.statuses import FINISHED
 from models import Batch, Job, JobStatus
 from models.base import utcnow
-from services import jobs
+from services import jobs, searches
 from services.queue import Broker
 from services.specs import InvalidSpec, refuse_batch
 from training.spec import JobSpec
@@ -170,9 +170,11 @@ def dispatch(session: Session, batch_id: str, broker: Broker) -> list[str]:
 
 
 def dispatch_after(session: Session, job_id: str, broker: Broker) -> list[str]:
-    """A job has ended (or could not run): if it belongs to a batch, fill its slot."""
+    """A job has ended (or could not run): fill its slot in its batch, or in its search."""
     batch_id = session.scalar(select(Job.batch_id).where(Job.id == job_id))
-    return dispatch(session, batch_id, broker) if batch_id else []
+    if batch_id is None:
+        return searches.after_trial(session, job_id, broker)
+    return dispatch(session, batch_id, broker)
 
 
 def cancel(session: Session, batch_id: str) -> Batch:

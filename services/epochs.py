@@ -10,7 +10,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from models import EpochRecord, Job
-from services import events, jobs, overfitting
+from services import events, jobs, overfitting, searches
 
 COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 DEFAULT_OVERFITTING_PATIENCE = 2
@@ -50,6 +50,7 @@ def record(
         .values(best_epoch=verdict.best_epoch, overfitting_since=verdict.overfitting_since)
     )
     events.epoch(session, job_id, as_row(row))
+    searches.on_epoch(session, job_id, epoch)  # a search's trial at a rung may stop here
     return row
 
 

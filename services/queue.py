@@ -66,6 +66,11 @@ class Broker:
         self._celery = celery
 
     @property
+    def settings(self) -> Settings:
+        """The settings of the process that sends (a search creates its next trial with them)."""
+        return self._settings
+
+    @property
     def celery(self) -> Celery:
         if self._celery is None:
             self._celery = make_celery(self._settings)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from core.settings import Settings
 from models import Job, JobStatus, TrainedModel
 from models.base import utcnow
-from services import events, jobs
+from services import events, jobs, searches
 from services.queue import Broker
 
 
@@ -135,6 +135,7 @@ def sweep(
         if result.rowcount == 1:  # type: ignore[attr-defined]
             broker.send_after_commit(session, job_id, queue, now)  # to the queue it asked for
             swept.resent.append(job_id)
+    searches.nudge(session, broker, settings)  # results no worker reported; free trial slots
     return swept
 
 

@@ -13,7 +13,7 @@ from core import logs
 from core.settings import Settings
 from models import JobStatus
 from models.db import session_scope
-from services import batches, datasets, epochs, jobs, trained_models, weights
+from services import batches, datasets, epochs, jobs, searches, trained_models, weights
 from services.artifacts import get_store
 from services.queue import Broker
 from training.spec import JobSpec
@@ -47,6 +47,19 @@ def train(job_id: str, settings: Settings, broker: Broker) -> None:
         run_job(job_id, settings)
     finally:
         start_next_of_batch(job_id, settings, broker)
+
+
+def warm_up(settings: Settings) -> None:
+    """In a fresh pool child, before its job arrives: open the database connection the claim
+    will use. A child runs one job, so without this its claim paid for the engine and the
+    first connection (~100 ms of the submit → running time on PostgreSQL, under load)."""
+    from sqlalchemy import text
+
+    try:
+        with session_scope(settings.resolved_database_url) as session:
+            session.execute(text("SELECT 1"))
+    except Exception:
+        log.warning("could not reach the database ahead of the first job", exc_info=True)
 
 
 def start_next_of_batch(job_id: str, settings: Settings, broker: Broker) -> None:
@@ -100,13 +113,15 @@ def train_claimed(attempt: Attempt, spec: JobSpec, deadline: Deadline) -> None:
             model = export_and_upload(attempt, result, Path(folder))
         with attempt.holding() as session:
             register_model(session, attempt, result, model)
+            record_execution(session, attempt, result)
             ended = finish(session, attempt, result)
         metrics.job_ended(ended)
         # Committed: the job is finished and its model (exported from the weights in memory,
         # cancelled or not) is stored in its attempt's folder. Nothing will resume it, so its
         # checkpoints go; best effort, never failing the job. A job that failed keeps its last
         # checkpoint (its error message says so).
-        checkpoints.discard()
+        if not searches.stopped_early(attempt.settings, attempt.job_id):  # resumable: kept
+            checkpoints.discard()
         log.info("job %s finished; its model is stored", attempt.job_id)
     except Superseded:
         superseded(attempt)
@@ -163,7 +178,14 @@ def fit(
         on_batch=ProgressRecorder(attempt),
         resume_from=start.resume,
         on_checkpoint=checkpoints,
+        cache_dir=prepared_cache(attempt.settings),
     )
+
+
+def prepared_cache(settings: Settings) -> Path:
+    """Where the worker keeps built-in data sets' scaled arrays between jobs (each job runs in
+    a fresh process, so an in-memory copy would not outlive it)."""
+    return settings.resolved_home / "cache" / "prepared"
 
 
 def fail_past_deadline(attempt: Attempt, deadline: Deadline) -> None:
@@ -221,6 +243,17 @@ def register_model(
         metrics=result.final_metrics,
         export_check=model.export_check,
     )
+
+
+def record_execution(session: Session, attempt: Attempt, result: TrainResult) -> None:
+    """How the fit ran (steps per execution, XLA, the step-time measurement behind them), in
+    the job's record beside its model summary: ``summary["execution"]``."""
+    if result.execution is None:
+        return
+    log.info("job %s trained with %s", attempt.job_id, result.execution)
+    job = jobs.get(session, attempt.job_id)
+    if job.summary:  # a job made without one (not through the API) is left without one
+        job.summary = {**job.summary, "execution": result.execution.as_dict()}
 
 
 def finish(session: Session, attempt: Attempt, result: TrainResult) -> Job:

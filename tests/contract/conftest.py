@@ -31,6 +31,9 @@ UNTYPED_ALLOWED = {
     "LayerField.example": "the same, an example value",
     "BatchJob.varied": "spec values by dotted path (`optimizer.name`: any spec field's value)",
     "Standing.varied": "the same, on the leaderboard",
+    "Trial.params": "a search trial's spec values by dotted path (any spec field's value)",
+    "Best.params": "the same, for the search's best trial",
+    "SearchPublic.space": "ranges by dotted path; a choice lists any spec field's values",
 }
 
 

@@ -32,6 +32,19 @@ def test_the_optimizer_comparison_is_four_optimizers_at_three_learning_rates():
     assert {spec.seed for spec in specs} == {0}
 
 
+def test_the_search_example_is_a_search_the_api_accepts(home: Path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from core.settings import Settings
+
+    with TestClient(create_app(Settings())) as client:
+        search = client.post("/v1/searches", json=load("search-mnist.yaml"))
+        assert search.status_code == 202, search.text
+        assert search.json()["early_stopping"]["rungs"] == [1, 3]
+        assert len(search.json()["trials"]) == 2  # max_parallel
+
+
 def test_every_example_is_listed_in_the_examples_readme():
     readme = (EXAMPLES / "README.md").read_text()
     for path in EXAMPLES.glob("*.yaml"):
