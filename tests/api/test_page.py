@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from core.settings import PROJECT_ROOT
 
 WEB = PROJECT_ROOT / "web"
-PAGES = ["index.html", "job.html", "compare.html", "predict.html"]
+PAGES = ["index.html", "job.html", "compare.html", "predict.html", "search.html"]
 
 
 def referenced(text: str) -> list[str]:

@@ -131,7 +131,7 @@ def form_run(browser, service: Service) -> Iterator[dict]:
     page.get_by_label("Share held out").fill("0.1")
     page.get_by_label("a layer list").check()
     page.locator("#layer-1-units").fill("64")  # the hidden layer; its label is "Units"
-    page.get_by_label("Epochs").fill(str(FORM_EPOCHS))
+    page.get_by_label("Epochs", exact=True).fill(str(FORM_EPOCHS))
     web.shot("01-form-filled")
     page.get_by_role("button", name="Train").click()
     page.wait_for_url("**/job.html?id=*")

@@ -85,7 +85,7 @@ def test_with_a_key_the_page_trains_watches_predicts_and_downloads(web: Browser,
     page.get_by_label("Validate on").select_option("fraction")
     page.get_by_label("a layer list").check()
     page.locator("#layer-1-units").fill("16")
-    page.get_by_label("Epochs").fill(str(EPOCHS))
+    page.get_by_label("Epochs", exact=True).fill(str(EPOCHS))
     page.get_by_role("button", name="Train").click()
     page.wait_for_url("**/job.html?id=*")
     job_id = page.url.rsplit("id=", 1)[1]

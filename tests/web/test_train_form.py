@@ -40,11 +40,11 @@ def test_the_apis_messages_appear_next_to_the_fields_they_name(web: Browser):
     page.goto("/")
     page.get_by_label("a layer list").check()
     page.locator("#layer-1-units").fill("-3")
-    page.get_by_label("Epochs").fill("0")
+    page.get_by_label("Epochs", exact=True).fill("0")
     page.get_by_role("button", name="Train").click()
     page.locator("#epochs-error").filter(has_text="greater than or equal to 1").wait_for()
     assert "greater than" in page.locator("#layer-1-units-error").inner_text()
-    assert page.get_by_label("Epochs").get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("Epochs", exact=True).get_attribute("aria-invalid") == "true"
     assert page.evaluate("document.activeElement.id") == "form-summary"
     assert "/job.html" not in page.url  # nothing was queued
     web.shot("04-validation-errors")
@@ -61,7 +61,7 @@ def test_every_field_has_a_label_and_the_form_works_from_the_keyboard(web: Brows
             .map(c => c.id || c.name)"""
     )
     assert unlabelled == []
-    page.get_by_label("Epochs").fill("0")
+    page.get_by_label("Epochs", exact=True).fill("0")
     page.locator("#job-form").get_by_label("Name").focus()
     for _ in range(60):  # Tab through every control until the submit button has the focus
         if page.evaluate("document.activeElement.id") == "submit":

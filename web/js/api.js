@@ -1,6 +1,7 @@
 // Talking to the Descent API, and a few helpers every page uses. Paths are relative so the
 // page also works when the API is served under a prefix.
 
+import { answered, lost, ready } from "./connection.js";
 import { keyRejected, waitForKey } from "./key.js";
 
 export class ApiError extends Error {
@@ -20,7 +21,18 @@ export async function request(path, options = {}) {
   const key = await waitForKey();
   const headers = new Headers(options.headers);
   if (key) headers.set("authorization", `Bearer ${key}`);
-  const response = await fetch(path, { ...options, headers });
+  await ready(); // while the server is gone, wait for the next try (connection.js)
+  let response;
+  try {
+    response = await fetch(path, { ...options, headers });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    lost();
+    throw new Error("the server did not answer (connection lost)");
+  }
+  // A proxy in front answers 502 or 504 for a service that is down: the same as no answer.
+  if (response.status === 502 || response.status === 504) lost();
+  else answered();
   if (response.status === 401) {
     const problem = await problemOf(response);
     keyRejected(key, problem);
@@ -119,8 +131,12 @@ export function number(value, digits = 4) {
   return Number(value.toFixed(digits)).toString();
 }
 
+/** 0.5 -> "50.0%"; never rounds a share short of 1 up to "100.0%" (0.99996 -> ">99.9%"). */
 export function percent(value) {
-  return value === null || value === undefined ? "—" : `${(value * 100).toFixed(1)}%`;
+  if (value === null || value === undefined) return "—";
+  if (value < 1 && value >= 0.9995) return ">99.9%";
+  if (value > 0 && value < 0.0005) return "<0.1%";
+  return `${(value * 100).toFixed(1)}%`;
 }
 
 export function when(iso) {
@@ -161,6 +177,46 @@ export function describeModel(spec) {
       return layer.type;
     })
     .join(" → ");
+}
+
+/** A short name for a model: "dense 512-512 relu", "conv 32-64 · pool · dense 128 relu". */
+export function compactModel(spec) {
+  const model = spec.model;
+  if (model.preset === "dense") return `dense 512-512 ${model.activation || "relu"}`;
+  if (model.preset) return `${model.preset} ${model.activation || "relu"}`;
+  const parts = [];
+  const hidden = model.layers.slice(0, -1); // the output layer follows from the data set
+  for (const layer of hidden) {
+    const last = parts[parts.length - 1];
+    const kind = layer.type === "conv2d" ? "conv" : layer.type;
+    const size = layer.type === "dense" ? layer.units : layer.type === "conv2d" ? layer.filters : null;
+    if (size !== null && last && last.kind === kind && last.activation === layer.activation) {
+      last.sizes.push(size);
+    } else if (size !== null) {
+      parts.push({ kind, sizes: [size], activation: layer.activation });
+    } else if (!["flatten", "reshape"].includes(layer.type)) {
+      const short = { max_pool2d: "pool", avg_pool2d: "avg pool", batch_norm: "batch norm", dropout: `dropout ${layer.rate}` };
+      parts.push({ kind: short[layer.type] || layer.type.replaceAll("_", " "), sizes: [] });
+    }
+  }
+  if (!parts.length) return "linear (no hidden layer)";
+  return parts
+    .map((p) => (p.sizes.length ? `${p.kind} ${p.sizes.join("-")}${p.activation ? ` ${p.activation}` : ""}` : p.kind))
+    .join(" · ");
+}
+
+/** The settings people compare runs by, as short strings, in the order they read them. */
+export function settingsOf(job) {
+  const spec = job.spec;
+  return {
+    data: spec.dataset.name,
+    rows: spec.dataset.limit ? String(spec.dataset.limit) : "all",
+    model: compactModel(spec),
+    optimizer: spec.optimizer.name,
+    "learning rate": describeRate(spec.optimizer.learning_rate),
+    batch: String(spec.batch_size),
+    epochs: String(spec.epochs),
+  };
 }
 
 export function query(name) {

@@ -1,12 +1,15 @@
 // Overlay the curves of several jobs: one colour per job, validation solid, training dotted.
-// Jobs still running are re-read every few seconds.
+// Jobs still running are re-read every few seconds, and the charts take the new points in
+// place: the page does not jump, and lines hidden in a legend or a zoom stay as they were.
+// The table lists each job's settings; a setting that differs between the jobs is highlighted,
+// and jobs on different data sets are called out (their losses do not compare).
 
-import { api, describeRate, el, finishedStatuses, jobLabel, number, percent, query } from "./api.js";
+import { api, el, finishedStatuses, jobLabel, number, percent, query, settingsOf } from "./api.js";
 import { axisEnd, Chart, PALETTE } from "./charts.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 3000;
-let charts = [];
+let charts = null; // {key, loss, accuracy}: rebuilt only when the jobs or the line kinds change
 let timer = null;
 const FINISHED = await finishedStatuses();
 
@@ -22,8 +25,9 @@ async function loadChoices(selected) {
     return;
   }
   $("choices").replaceChildren(
-    ...jobs.map((job) =>
-      el(
+    ...jobs.map((job) => {
+      const s = settingsOf(job);
+      return el(
         "div",
         {},
         el("input", {
@@ -37,30 +41,39 @@ async function loadChoices(selected) {
         el(
           "label",
           { for: `pick-${job.id}` },
-          `${jobLabel(job)} — ${job.status}, ${job.spec.optimizer.name} ${describeRate(job.spec.optimizer.learning_rate)}`,
+          `${jobLabel(job)} — ${job.status}, ${s.data}, ${s.optimizer} ${s["learning rate"]}`,
         ),
-      ),
-    ),
+      );
+    }),
   );
 }
 
 async function compare(ids) {
   clearTimeout(timer);
-  for (const chart of charts) chart.destroy();
-  charts = [];
   if (!ids.length) {
+    charts?.loss.destroy();
+    charts?.accuracy.destroy();
+    charts = null;
     $("compare-note").textContent = "Tick one or more jobs, then Compare.";
+    $("summary").replaceChildren();
     return;
   }
-  const runs = await Promise.all(
-    ids.map(async (id) => ({ job: await api(`v1/jobs/${id}`), history: await api(`v1/jobs/${id}/history`) })),
-  );
+  let runs;
+  try {
+    runs = await Promise.all(
+      ids.map(async (id) => ({ job: await api(`v1/jobs/${id}`), history: await api(`v1/jobs/${id}/history`) })),
+    );
+  } catch (error) {
+    $("compare-note").textContent = `Could not read the jobs: ${error.message}`;
+    timer = setTimeout(() => compare(ids), REFRESH_MS);
+    return;
+  }
   const training = $("show-training").checked;
   const series = runs.flatMap((run, i) => {
     const colour = PALETTE[i % PALETTE.length];
     const name = jobLabel(run.job);
     const own = [{ label: `${name} validation`, stroke: colour }];
-    if (training) own.push({ label: `${name} training`, stroke: colour, dash: [2, 4] });
+    if (training) own.push({ label: `${name} training`, stroke: colour, dash: [2, 4], width: 1 });
     return own;
   });
   const longest = Math.max(0, ...runs.map((r) => r.history.epochs.length));
@@ -78,36 +91,75 @@ async function compare(ids) {
       const line = (key) => xs.map((x) => byEpoch.get(x)?.[key] ?? null);
       return training ? [line(valKey), line(trainKey)] : [line(valKey)];
     });
-  const loss = new Chart($("loss-chart"), { title: "Loss", series });
-  const accuracy = new Chart($("accuracy-chart"), { title: "Accuracy", percent: true, series });
-  loss.set(xs, ys("val_loss", "loss"), { xMax: maxEpoch });
-  accuracy.set(xs, ys("val_accuracy", "accuracy"), { xMax: maxEpoch });
-  charts = [loss, accuracy];
-  $("summary").replaceChildren(...runs.map((run, i) => summaryRow(run, PALETTE[i % PALETTE.length])));
+  const key = JSON.stringify(series.map((s) => s.label));
+  if (!charts || charts.key !== key) {
+    charts?.loss.destroy();
+    charts?.accuracy.destroy();
+    charts = {
+      key,
+      loss: new Chart($("loss-chart"), { title: "Loss", series }),
+      accuracy: new Chart($("accuracy-chart"), { title: "Accuracy", percent: true, series }),
+    };
+  }
+  charts.loss.set(xs, ys("val_loss", "loss"), { xMax: maxEpoch });
+  charts.accuracy.set(xs, ys("val_accuracy", "accuracy"), { xMax: maxEpoch });
+  showSummary(runs);
   const running = runs.some((run) => !FINISHED.has(run.job.status));
+  const datasets = new Set(runs.map((run) => run.job.spec.dataset.name));
   $("compare-note").textContent =
-    `${runs.length} job${runs.length > 1 ? "s" : ""}${running ? "; updating while some still run" : ""}.`;
+    `${runs.length} job${runs.length > 1 ? "s" : ""}${running ? "; updating while some still run" : ""}.` +
+    (datasets.size > 1 ? ` Careful: they train on different data sets (${[...datasets].join(", ")}).` : "");
   if (running) timer = setTimeout(() => compare(ids), REFRESH_MS);
 }
 
-function summaryRow({ job, history }, colour) {
-  const best = history.epochs.find((row) => row.epoch === history.best_epoch);
-  const last = history.epochs[history.epochs.length - 1];
-  return el(
-    "tr",
-    {},
+const SETTINGS = ["data", "rows", "model", "optimizer", "learning rate", "batch", "epochs"];
+
+function showSummary(runs) {
+  const settings = runs.map((run) => settingsOf(run.job));
+  const differs = new Set(SETTINGS.filter((name) => new Set(settings.map((s) => s[name])).size > 1));
+  $("summary-head").replaceChildren(
     el(
-      "td",
+      "tr",
       {},
-      el("span", { style: `color:${colour}`, "aria-hidden": "true" }, "■ "),
-      el("a", { href: `job.html?id=${job.id}` }, jobLabel(job)),
+      el("th", { scope: "col" }, "Job"),
+      ...SETTINGS.map((name) => el("th", { scope: "col" }, name[0].toUpperCase() + name.slice(1))),
+      el("th", { scope: "col", class: "num" }, "Best epoch"),
+      el("th", { scope: "col", class: "num" }, "Best val. loss"),
+      el("th", { scope: "col", class: "num" }, "Last val. accuracy"),
+      el("th", { scope: "col" }, "Overfitting"),
     ),
-    el("td", {}, `${job.spec.optimizer.name} ${describeRate(job.spec.optimizer.learning_rate)}`),
-    el("td", { class: "num" }, history.best_epoch ?? "—"),
-    el("td", { class: "num" }, number(best?.val_loss)),
-    el("td", { class: "num" }, percent(last?.val_accuracy)),
-    el("td", {}, history.overfitting_since === null ? "no" : `since epoch ${history.overfitting_since}`),
   );
+  $("summary").replaceChildren(
+    ...runs.map(({ job, history }, i) => {
+      const colour = PALETTE[i % PALETTE.length];
+      const best = history.epochs.find((row) => row.epoch === history.best_epoch);
+      const last = history.epochs[history.epochs.length - 1];
+      return el(
+        "tr",
+        {},
+        el(
+          "td",
+          {},
+          el("span", { style: `color:${colour}`, "aria-hidden": "true" }, "■ "),
+          el("a", { href: `job.html?id=${job.id}` }, jobLabel(job)),
+        ),
+        ...SETTINGS.map((name) =>
+          el(
+            "td",
+            { class: differs.has(name) ? "differs" : null, title: differs.has(name) ? "differs between these jobs" : null },
+            settings[i][name],
+          ),
+        ),
+        el("td", { class: "num" }, history.best_epoch ?? "—"),
+        el("td", { class: "num" }, number(best?.val_loss)),
+        el("td", { class: "num" }, percent(last?.val_accuracy)),
+        el("td", {}, history.overfitting_since === null ? "no" : `since epoch ${history.overfitting_since}`),
+      );
+    }),
+  );
+  $("differs-note").textContent = differs.size
+    ? `Highlighted: settings that differ (${[...differs].join(", ")}).`
+    : "These jobs share every setting listed.";
 }
 
 $("pick").addEventListener("submit", (event) => {

@@ -1,11 +1,13 @@
 // Follow a Server-Sent Events stream with fetch() instead of EventSource, which cannot send the
 // API key (and a key in the URL would end up in logs). It does what a browser's EventSource
 // does: parses the stream as the HTML standard says, reconnects when the connection drops,
-// resuming with Last-Event-ID, and stops on a 204.
+// resuming with Last-Event-ID (after a growing pause while it fails), waits out a 429's
+// Retry-After, and stops on a 204.
 
 import { ApiError, problemOf, request } from "./api.js";
 
 const RETRY_MS = 1000;
+const MAX_RETRY_MS = 15000;
 
 /**
  * Call ``onEvent({type, data, id})`` for each event of the stream at ``path``. ``onEnd(error)``
@@ -17,28 +19,50 @@ export function follow(path, onEvent, { onEnd } = {}) {
   const state = { lastId: null, retry: RETRY_MS };
   (async () => {
     let ended = null;
+    let failures = 0;
     while (!controller.signal.aborted) {
+      let pause = state.retry;
       try {
         const headers = { accept: "text/event-stream", "cache-control": "no-cache" };
         if (state.lastId !== null) headers["last-event-id"] = state.lastId;
         const response = await request(path, { headers, signal: controller.signal });
         if (response.status === 204) break;
+        if (response.status === 429) {
+          // Too many streams open for this key (other tabs): wait as long as the server says.
+          const after = Number(response.headers.get("retry-after"));
+          await response.body?.cancel();
+          pause = Number.isFinite(after) && after > 0 ? after * 1000 : state.retry * 5;
+          await sleep(pause, controller.signal);
+          continue;
+        }
         if (!response.ok) throw new ApiError(response.status, await problemOf(response));
+        failures = 0;
         await read(response.body, state, onEvent, controller.signal);
       } catch (error) {
         if (controller.signal.aborted) return;
         // A 401 has asked for a new key, which the next request waits for; a dropped
-        // connection is tried again. Any other answer would only repeat itself.
-        if (error instanceof ApiError && error.status !== 401) {
+        // connection or a server error is tried again, each time after a longer pause (the
+        // requests also wait for connection.js's backoff). Any other answer would only
+        // repeat itself.
+        if (error instanceof ApiError && error.status !== 401 && error.status < 500) {
           ended = error;
           break;
         }
+        failures += 1;
+        pause = Math.min(MAX_RETRY_MS, state.retry * 2 ** Math.min(failures - 1, 5));
       }
-      await new Promise((resolve) => setTimeout(resolve, state.retry));
+      await sleep(pause, controller.signal);
     }
     if (!controller.signal.aborted) onEnd?.(ended);
   })();
   return { close: () => controller.abort() };
+}
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
 }
 
 async function read(body, state, onEvent, signal) {

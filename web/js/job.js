@@ -2,6 +2,7 @@
 // marked, batch progress, and a cancel button.
 
 import {
+  ApiError,
   api,
   describeModel,
   describeRate,
@@ -31,8 +32,13 @@ let FINISHED = new Set(); // the final statuses as the server names them, read b
 let known = 0; // the status changes the page has been told of, by a read or by the stream
 let streamed = 0; // the status events the stream has sent
 
+const STALL_S = 30; // a running job silent this long gets a "no progress" note
+let lastNews = Date.now();
+const batches = { xs: [], ys: [] }; // the loss of each batch, at fractional epochs
+
 const lossChart = new Chart($("loss-chart"), {
   title: "Loss",
+  batches: true,
   series: [
     { label: "training loss", stroke: TRAIN },
     { label: "validation loss", stroke: VALIDATION, dash: [8, 4] },
@@ -63,8 +69,11 @@ function requeued(answer) {
 function setStatus(next, { lostWorker = false } = {}) {
   status = next;
   $("status").replaceChildren(statusBadge(next));
-  $("cancel").disabled = !(next === "queued" || next === "running");
-  if (FINISHED.has(next)) $("progress-part").hidden = true;
+  const live = next === "queued" || next === "running";
+  $("cancel").disabled = !live;
+  $("cancel").hidden = !live && next !== "cancelling";
+  if (next !== "running") resetProgress(); // queued again, or finished: no stale "step 35 of 63"
+  lastNews = Date.now();
   const notes = {
     cancelling: "Stopping after the current batch; finished epochs are kept.",
     cancelled: "Cancelled.",
@@ -100,6 +109,8 @@ function showJob(data) {
   $("spec").textContent = JSON.stringify(spec, null, 2);
   $("error").textContent = job.error ? `Failed: ${job.error}` : "";
   $("compare").href = `compare.html?ids=${job.id}`;
+  $("again").href = `./?from=${job.id}`;
+  $("again").hidden = false;
   if (job.status === "cancelled") {
     $("cancel-note").textContent = job.model_id
       ? "Cancelled. The epochs it finished are kept, and so are its last weights: the model still answers predictions."
@@ -167,8 +178,19 @@ function showVerdict({ best, overfittingSince }) {
       : "";
 }
 
+function resetProgress() {
+  $("progress-part").hidden = true;
+  $("progress").value = 0;
+  $("progress-label").textContent = "Epoch progress";
+}
+
 function showProgress({ epoch, step, steps, loss }) {
-  if (FINISHED.has(status)) return;
+  if (FINISHED.has(status) || status === "queued") return;
+  if (Number.isFinite(loss) && steps) {
+    batches.xs.push(epoch - 1 + step / steps);
+    batches.ys.push(loss);
+    lossChart.setBatches(batches.xs, batches.ys);
+  }
   $("progress-part").hidden = false;
   $("progress").max = steps || step;
   $("progress").value = step;
@@ -184,11 +206,14 @@ function listen() {
 
 function onEvent({ type, data }) {
   const value = JSON.parse(data);
+  lastNews = Date.now();
   if (type === "epoch") {
     // An attempt records its epochs in order: one recorded again means a new attempt trains on
     // from an earlier checkpoint, and what the lost attempt recorded from there on is gone.
     for (const epoch of rows.keys()) if (epoch >= value.epoch) rows.delete(epoch);
     rows.set(value.epoch, value);
+    // Batch points of epochs now recorded whole are kept; a new epoch's start from zero.
+    resetProgress();
     draw();
   } else if (type === "progress") {
     showProgress(value);
@@ -209,9 +234,35 @@ async function refresh() {
   try {
     showJob(await api(`v1/jobs/${encodeURIComponent(jobId)}`));
   } catch (error) {
-    $("error").textContent = error.message;
+    if (error instanceof ApiError && error.status === 404) notFound();
+    else $("error").textContent = error.message;
   }
 }
+
+/** An unknown id (or another owner's job): say so, instead of "loading…" for ever. */
+function notFound() {
+  document.title = "Descent — no such job";
+  $("title").textContent = "No such job";
+  $("status").textContent = "not found";
+  for (const panel of document.querySelectorAll("main > section")) panel.hidden = true;
+  const note = el(
+    "section",
+    { class: "panel not-found", id: "not-found" },
+    el("p", {}, `There is no job with the id “${jobId}” (or it belongs to another key).`),
+    el("p", {}, el("a", { href: "./" }, "See the job list"), " to pick one, or train a new model there."),
+  );
+  $("title").after(note);
+}
+
+// "No progress for N s": a running job that has sent no event for a while (a worker busy
+// elsewhere, a lost worker before the sweep requeues it, or a connection gone quiet).
+setInterval(() => {
+  const quiet = Math.round((Date.now() - lastNews) / 1000);
+  $("stall").textContent =
+    status === "running" && quiet >= STALL_S
+      ? `No progress for ${quiet} s: the worker may be busy or lost; the page keeps listening.`
+      : "";
+}, 1000);
 
 $("cancel").addEventListener("click", async () => {
   $("cancel").disabled = true;
