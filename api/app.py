@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.staticfiles import StaticFiles
 
 import core
 from api import cors, docs, errors, etag, openapi, prediction, schema_components
@@ -28,12 +27,14 @@ from api.routes import (
     open_inference,
     problems,
     registry,
+    searches,
     statuses,
     tf_serving,
     trained_models,
     weights,
 )
 from api.security_headers import SecurityHeaders
+from api.static import WebFiles
 from api.sweeper import Reconciler
 from core.settings import PROJECT_ROOT, Settings
 from models.db import session_factory
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         layers,
         statuses,
         registry,
+        searches,
         tf_serving,  # its /v1/models/NAME:predict before the static files' mount catches it
         open_inference,
     ):
@@ -122,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             module.router,
             dependencies=[Depends(authenticate), Depends(reject_unknown_query)],
         )
-    app.mount("/", StaticFiles(directory=PROJECT_ROOT / "web", html=True), name="web")
+    app.mount("/", WebFiles(PROJECT_ROOT / "web"), name="web")  # api/static.py
     openapi.install(
         app,
         etag.describe,  # If-None-Match, ETag and 304 on the conditional reads

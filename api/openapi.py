@@ -28,6 +28,7 @@ EXAMPLE_ID = "3f2c9a7e5b1d4c8e9f0a1b2c3d4e5f60"
 TAGS = [
     {"name": "jobs", "description": "Submit a training job, follow it, read its history, stop it."},
     {"name": "batches", "description": "Many jobs at once: a list of specs, or a sweep."},
+    {"name": "searches", "description": "Sampled trials over a space, the losers stopped early."},
     {"name": "models", "description": "Trained models: describe, download, predict, weights."},
     {"name": "datasets", "description": "The built-in data sets and your uploads."},
     {"name": "registry", "description": "Model names, their versions and movable aliases."},
@@ -76,6 +77,13 @@ OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
         409: ("model_not_ready", "model_not_trained", "model_name_ambiguous")
     },
     "get_registered_model": {409: ("model_name_ambiguous",)},
+    # Searches (api/routes/searches.py).
+    "submit_search": {
+        409: ("idempotency_key_in_use",),
+        422: ("search_space_invalid", "spec_invalid", "batch_too_large", "idempotency_key_reused"),
+    },
+    "cancel_search": {409: ("search_finished",)},
+    "resume_trial": {404: ("trial_not_found",), 409: ("trial_not_resumable",)},
     "list_model_versions": {409: ("model_name_ambiguous",)},
     "get_model_version": {404: ("version_not_found",), 409: ("model_name_ambiguous",)},
     "set_alias": {404: ("version_not_found",), 409: ("model_name_ambiguous",)},
@@ -88,6 +96,7 @@ NOT_FOUND = {
     "batches": "batch_not_found",
     "datasets": "dataset_not_found",
     "registry": "model_not_found",
+    "searches": "search_not_found",
 }
 DESCRIPTIONS = {
     401: "The server requires an API key and none, or an unknown or revoked one, was sent.",
@@ -125,7 +134,9 @@ REPLAYED = {
     "schema": {"type": "string", "enum": ["true"]},
 }
 # Operations that create something and say where it is (their 2xx answers carry Location).
-LOCATIONS = {"submit_job", "submit_batch", "upload_dataset", "register_model_version"}
+LOCATIONS = {
+    "submit_job", "submit_batch", "upload_dataset", "register_model_version", "submit_search"
+}  # fmt: skip
 
 
 def install(app: FastAPI, *editors: Callable[[dict[str, Any]], None]) -> None:

@@ -73,6 +73,18 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "No batch of yours has this id.",
         "Use the id POST /v1/batches returned, or list batches with GET /v1/batches.",
     ),
+    "search_not_found": ProblemType(
+        404,
+        "Search not found",
+        "No search of yours has this id.",
+        "Use the id POST /v1/searches returned, or list searches with GET /v1/searches.",
+    ),
+    "trial_not_found": ProblemType(
+        404,
+        "Trial not found",
+        "The search has no trial with this number.",
+        "Trial numbers are listed under trials in GET /v1/searches/{id}.",
+    ),
     "dataset_not_found": ProblemType(
         404,
         "Data set not found",
@@ -124,6 +136,19 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "Job already finished",
         "Only a queued or running job can be cancelled; this one has finished.",
         "Nothing to cancel. To train again, submit the spec with POST /v1/jobs.",
+    ),
+    "search_finished": ProblemType(
+        409,
+        "Search already finished",
+        "Only a running search can be cancelled; this one has finished.",
+        "Nothing to cancel. To search again, submit it with POST /v1/searches.",
+    ),
+    "trial_not_resumable": ProblemType(
+        409,
+        "Trial not resumable",
+        "Only a trial the search stopped early, whose job has ended with its checkpoint kept, "
+        "can be resumed.",
+        "Resume a trial whose stopped_early is true once its job has ended.",
     ),
     "model_not_ready": ProblemType(
         409,
@@ -239,6 +264,14 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "or the spec does not fit its data set or this server's caps. errors[] names each "
         "field (and, in a batch, the item) with what was found, what is allowed and a fix.",
         "Correct each field in errors[]; POST /v1/jobs/validate checks a spec without queueing it.",
+    ),
+    "search_space_invalid": ProblemType(
+        422,
+        "Invalid search space",
+        "The search's space, sampler or metric cannot run: a range is malformed, a grid is "
+        "given a continuous range, a choice or an end of a range gives an invalid spec, or "
+        "the metric is not one the trials record. errors[] names the space's path.",
+        "Correct the path named in errors[] (narrow the range, drop the choice) and submit again.",
     ),
     "batch_too_large": ProblemType(
         422,

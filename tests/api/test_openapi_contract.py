@@ -21,6 +21,8 @@ OPERATION_IDS = {
     "list_statuses", "healthz", "readyz",
     "list_registered_models", "get_registered_model", "register_model_version",
     "list_model_versions", "get_model_version", "set_alias", "delete_alias",
+    "submit_search", "list_searches", "get_search", "get_search_leaderboard", "cancel_search",
+    "resume_trial", "stream_search_events",
 }  # fmt: skip
 
 
