@@ -139,6 +139,33 @@ def sweep(
     return swept
 
 
+def worker_restarted(
+    session: Session, settings: Settings, broker: Broker, worker: str, now: datetime | None = None
+) -> list[str]:
+    """A worker named ``worker`` has just started: the jobs an earlier process of that name was
+    training, silent for over two heartbeats, are queued again at once to resume from their
+    checkpoints, rather than after the heartbeat timeout the sweep waits for. A job on its last
+    attempt is left to the sweep, which fails it. The ids queued again."""
+    now = now or utcnow()
+    silent = silent_since(now - timedelta(seconds=2 * settings.heartbeat_seconds))
+    resumed = []
+    for job in session.scalars(
+        select(Job).where(
+            Job.status == JobStatus.running,
+            Job.worker == worker,
+            Job.attempts < settings.max_attempts,
+            silent,
+        )
+    ):
+        if jobs.move(
+            session, job.id, JobStatus.running, JobStatus.queued, now, silent,
+            Job.worker == worker, enqueued_at=now,
+        ):  # fmt: skip
+            broker.send_after_commit(session, job.id, job.queue, now)
+            resumed.append(job.id)
+    return resumed
+
+
 def gave_up(job: Job, settings: Settings) -> str:
     beat_at = job.heartbeat_at.isoformat() if job.heartbeat_at else "never"
     return (
@@ -153,28 +180,37 @@ def gave_up(job: Job, settings: Settings) -> str:
 def child_died(
     session: Session,
     settings: Settings,
+    broker: Broker,
     job_id: str,
     worker: str,
     signal_name: str,
     now: datetime | None = None,
-) -> bool:
+) -> str | None:
     """The pool child of ``worker`` training the job died by ``signal_name`` (its Celery parent
-    saw it): on the job's last attempt, it fails now, saying how the child died; True if so.
-    An earlier attempt is left to the sweep, which resumes it from its last checkpoint."""
+    saw it). On the job's last attempt it fails now, saying how the child died; on an earlier
+    one it is queued again at once, to resume from its last checkpoint, rather than after the
+    heartbeat timeout the sweep would wait (the sweep still catches a whole worker that
+    vanished). "failed", "resumed", or None if the job was not this worker's running job."""
     now = now or utcnow()
     job = session.get(Job, job_id)
     if job is None or job.status != JobStatus.running or job.worker != worker:
-        return False  # not (or no longer) this worker's to speak for
+        return None  # not (or no longer) this worker's to speak for
+    this_attempt = (Job.attempts == job.attempts, Job.worker == worker)
     if job.attempts < settings.max_attempts:
-        return False
-    failed = jobs.move(
-        session, job_id, JobStatus.running, JobStatus.failed, now,
-        Job.attempts == job.attempts, Job.worker == worker,
+        if not jobs.move(
+            session, job_id, JobStatus.running, JobStatus.queued, now, *this_attempt,
+            enqueued_at=now,
+        ):  # fmt: skip
+            return None
+        broker.send_after_commit(session, job_id, job.queue, now)
+        return "resumed"
+    if not jobs.move(
+        session, job_id, JobStatus.running, JobStatus.failed, now, *this_attempt,
         finished_at=now, error=died(job.attempts, settings, signal_name),
-    )  # fmt: skip
-    if failed:
-        events.prune_progress(session, job_id)
-    return failed
+    ):  # fmt: skip
+        return None
+    events.prune_progress(session, job_id)
+    return "failed"
 
 
 def died(attempt: int, settings: Settings, signal_name: str) -> str:

@@ -16,6 +16,7 @@ from celery.signals import (
     worker_init,
     worker_process_init,
     worker_process_shutdown,
+    worker_ready,
     worker_shutdown,
 )
 
@@ -70,6 +71,14 @@ def _serve_metrics(**_: Any) -> None:
     folder = metrics_server.prepare(settings)
     metrics_server.serve(settings)
     worker_shutdown.connect(lambda **_: metrics_server.remove(folder), weak=False)
+
+
+@worker_ready.connect
+def _resume_own_jobs(sender: Any = None, **_: Any) -> None:
+    # In the parent, once it consumes: what this worker's earlier process was training.
+    name = getattr(sender, "hostname", None)
+    if name:
+        child_exits.resume_own_jobs(settings, name)
 
 
 @worker_process_shutdown.connect

@@ -1,11 +1,12 @@
 """When the pool child training a job dies, its Celery parent says how it died.
 
-A child killed by a signal writes nothing: its job stays running until the recovery sweep
-notices the silent heartbeat, resumes it, and after ``max_attempts`` fails it. The parent,
-though, sees the child's exit at once (Celery's ``WorkerLostError``, "signal 6 (SIGABRT)").
-On the job's last attempt it fails the job with that signal's meaning: SIGKILL is almost
-always the out-of-memory killer, SIGABRT or SIGSEGV a crash that more memory will not fix
-(``services.recovery.died``). Earlier attempts are left to the sweep, as before.
+A child killed by a signal writes nothing, but its Celery parent sees the exit at once
+(``WorkerLostError``, "signal 6 (SIGABRT)"). On an earlier attempt the parent queues the job
+again right away, to resume from its last checkpoint, instead of leaving it to the recovery
+sweep, which would wait for the heartbeat to go silent. On the job's last attempt it fails the
+job with that signal's meaning: SIGKILL is almost always the out-of-memory killer, SIGABRT or
+SIGSEGV a crash that more memory will not fix (``services.recovery.died``). A whole worker
+that vanishes (no parent left to see it) is still the sweep's.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from celery.worker.request import Request
 from core.settings import Settings
 from models.db import get_engine, session_scope
 from services import recovery
+from services.queue import Broker
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +45,23 @@ def signal_name(exc: BaseException) -> str | None:
         return f"signal {number}"
 
 
-def child_lost(settings: Settings, job_id: str, worker: str, name: str) -> bool:
-    """Fail the job if this was its last attempt (see ``recovery.child_died``); never raises,
-    since it runs in the parent's consumer loop."""
+def child_lost(settings: Settings, job_id: str, worker: str, name: str) -> str | None:
+    """Resume the job, or fail it if this was its last attempt (``recovery.child_died``):
+    "resumed", "failed" or None. Never raises: it runs in the parent's consumer loop."""
     url = settings.resolved_database_url
     try:
         with session_scope(url) as session:
-            failed = recovery.child_died(session, settings, job_id, worker, name)
+            outcome = recovery.child_died(session, settings, Broker(settings), job_id, worker, name)
     except Exception:
         log.exception("job %s: could not record that its worker process died (%s)", job_id, name)
-        return False
+        return None
     finally:
         get_engine(url).dispose()  # the parent forks the next child: it keeps no connection
-    if failed:
+    if outcome == "failed":
         log.error("job %s failed: its worker process died (%s) on its last attempt", job_id, name)
-    return failed
+    elif outcome == "resumed":
+        log.warning("job %s: its worker process died (%s); queued again to resume", job_id, name)
+    return outcome
 
 
 def request_class(settings: Settings) -> type[Request]:
@@ -74,3 +78,20 @@ def request_class(settings: Settings) -> type[Request]:
             return outcome
 
     return TrainRequest
+
+
+def resume_own_jobs(settings: Settings, worker: str) -> list[str]:
+    """At the worker's start: queue again the jobs an earlier process of the same name was
+    training when it stopped (``recovery.worker_restarted``). Never raises."""
+    url = settings.resolved_database_url
+    try:
+        with session_scope(url) as session:
+            resumed = recovery.worker_restarted(session, settings, Broker(settings), worker)
+    except Exception:
+        log.exception("could not look for jobs this worker was training before it restarted")
+        return []
+    finally:
+        get_engine(url).dispose()  # the pool forks children after this: no connection kept
+    for job_id in resumed:
+        log.warning("job %s was being trained by this worker before it restarted; resuming", job_id)
+    return resumed

@@ -27,7 +27,7 @@ from tests.harness import start_service, stop_service
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(os.environ.get("DESCENT_FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("DESCENT_FUZZ_EXAMPLES", "40"))
 HOSTILE = max(1, EXAMPLES // 5)
 HOSTILITIES = ("form", "text", "no_type", "nan", "infinity", "huge", "surrogate", "deep", "deeper")
 HOLE = "\u0000hole"  # where a hostile token goes in the body's JSON text

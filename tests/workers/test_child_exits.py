@@ -1,8 +1,10 @@
 """A worker process that crashes (SIGABRT, SIGSEGV) is told apart from one killed for memory
-(SIGKILL): on the job's last attempt, the job fails saying which, with advice that fits."""
+(SIGKILL): on the job's last attempt, the job fails saying which, with advice that fits; on an
+earlier one, and when a worker restarts, the job is queued again at once to resume."""
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,12 @@ from billiard.common import human_status
 from billiard.exceptions import WorkerLostError
 
 from core.settings import Settings
+from models import Job
+from models.base import utcnow
 from models.db import session_scope
 from services import jobs
 from tests.services.test_recovery import job, submit
-from workers.child_exits import child_lost, signal_name
+from workers.child_exits import child_lost, resume_own_jobs, signal_name
 
 WORKER = "celery@trainer"
 
@@ -59,12 +63,24 @@ def test_a_crash_on_the_last_attempt_fails_the_job_as_a_crash_not_as_memory(
     assert "running out of memory" in job(killed).error
 
 
-def test_only_the_last_attempt_and_only_the_workers_own_job_is_failed(
+def test_only_the_last_attempt_is_failed_an_earlier_one_resumed_and_only_the_workers_own(
     home: Path, one_attempt: Settings
 ):
     elsewhere = running(worker="celery@other")
     assert not child_lost(one_attempt, elsewhere, WORKER, "SIGSEGV")
     assert job(elsewhere).status == "running"
     early = running()
-    assert not child_lost(Settings(max_attempts=3), early, WORKER, "SIGSEGV")
-    assert job(early).status == "running"  # the sweep resumes it from its checkpoint
+    assert child_lost(Settings(max_attempts=3), early, WORKER, "SIGSEGV") == "resumed"
+    assert job(early).status == "queued"  # at once, to resume from its checkpoint
+
+
+def test_a_restarted_worker_resumes_only_its_own_silent_jobs_at_once(home: Path):
+    settings = Settings(heartbeat_seconds=1)
+    silent, live, others = running(), running(), running(worker="celery@other")
+    with session_scope(settings.resolved_database_url) as session:
+        for job_id in (silent, others):
+            session.get(Job, job_id).heartbeat_at = utcnow() - timedelta(seconds=5)
+    assert resume_own_jobs(settings, WORKER) == [silent]
+    assert job(silent).status == "queued"  # resumes from its checkpoint, not after the timeout
+    assert job(live).status == "running"  # still beating: another process of that name has it
+    assert job(others).status == "running"  # another worker's: the sweep's to judge
