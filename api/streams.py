@@ -104,10 +104,6 @@ class Streams:
         if subscriber.poller is not None:
             subscriber.poller.remove(subscriber)
 
-    def open_count(self) -> int:
-        with self._lock:
-            return sum(self._owners.values())
-
     def _poller(self) -> Poller:
         loop = asyncio.get_running_loop()
         poller = self._pollers.get(loop)

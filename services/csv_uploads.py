@@ -22,7 +22,7 @@ import numpy as np
 from core.errors import InvalidInput
 
 SCAN_CHUNK = 1 << 20
-BLOCK_ROWS = 4096
+BLOCK_CELLS = 1 << 16  # cells held as text at once (a few MB), however wide the rows
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
@@ -76,7 +76,10 @@ def _read(reader: Any, lines: int, size: int, task: str, target: str | None, ref
     column = target if target is not None else header[-1]
     if column not in header:
         raise refuse(
-            "target", f"{column!r} is not a column of the CSV", f"name one of {header}", column
+            "target",
+            f"{column!r} is not a column of the CSV",
+            f"name one of {header[:20]}" + (" ..." if len(header) > 20 else ""),
+            column,
         )
     at = header.index(column)
     names = [cell for i, cell in enumerate(header) if i != at]
@@ -142,7 +145,7 @@ class _Rows:
             label = self.codes.setdefault(label, len(self.codes))
         self.labels.append(label)
         self.lines.append(line)
-        if len(self.cells) == BLOCK_ROWS:
+        if len(self.cells) * len(cells) >= BLOCK_CELLS:
             self.flush()
 
     def flush(self) -> None:

@@ -117,7 +117,7 @@ def _features(x: Any) -> np.ndarray:
     try:
         with np.errstate(over="ignore"):  # 1e300 becomes inf here, and is refused below
             array = np.asarray(x, dtype=np.float32)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 10**400 too
         raise refuse(
             "x",
             "x holds rows of different lengths or values that are not numbers",
@@ -155,7 +155,7 @@ def _features(x: Any) -> np.ndarray:
 def _numbers(y: Any) -> np.ndarray:
     try:
         array = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 10**400 too
         raise refuse(
             "y",
             "a regression's y must be numbers (or lists of numbers, one per target)",
@@ -216,7 +216,7 @@ def _from_one_hot(rows: list[list[Any]]) -> list[int]:
 def _is_number(text: Any) -> bool:
     try:
         return math.isfinite(float(text))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 10**400 too
         return False
 
 

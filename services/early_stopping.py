@@ -18,7 +18,6 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-RULES = ("none", "median", "asha")
 DEFAULT_REDUCTION_FACTOR = 3
 
 

@@ -16,8 +16,6 @@ from typing import Any
 from services import search_space
 from services.search_space import Dimension
 
-SAMPLERS = ("grid", "random", "tpe")
-
 
 @dataclass(frozen=True)
 class Result:

@@ -40,12 +40,13 @@ class Dimension:
         """The values a check tries: every choice, or both bounds."""
         return list(self.values)
 
-    def grid(self) -> list[Any]:
-        """The values a grid takes: the choices, or every integer of an int range."""
+    def grid(self) -> Sequence[Any]:
+        """The values a grid takes: the choices, or every integer of an int range (a range,
+        so that a huge one is measured and refused, never built)."""
         if self.kind == "choice":
             return list(self.values)
         low, high = self.values
-        return list(range(int(low), int(high) + 1))
+        return range(int(low), int(high) + 1)
 
 
 def parse(space: dict[str, Any]) -> list[Dimension]:

@@ -20,13 +20,13 @@ epochs, its model and its checkpoint, and says why in ``stop_reason``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.settings import Settings
 from core.statuses import FINISHED
 from models import EpochRecord, Job, JobStatus, Search, SearchRung, SearchTrial
@@ -36,7 +36,6 @@ from services.queue import Broker
 from training.spec import JobSpec
 
 RUNNING = "running"
-STATUSES = ("running", "succeeded", "failed", "cancelled")
 EPOCH_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
@@ -185,7 +184,7 @@ def _start_trial(
         job = jobs.create(
             session, checked.spec, settings, owner=search.owner, **specs.job_details(checked)
         )
-    except Exception as error:  # the data set went away since submission, say
+    except (InvalidInput, ValidationError) as error:  # its data set went away since, say
         search.status = "failed"
         search.error = f"trial {number} could not start: {error}"[:2000]
         search.finished_at = utcnow()
@@ -262,7 +261,7 @@ def on_epoch(session: Session, job_id: str, epoch: int) -> None:
     trial = trial_of(session, job_id)
     if trial is None or epoch < 1:
         return
-    search = _lock(session, trial.search_id)
+    search = session.get(Search, trial.search_id)
     if search is None:
         return
     spec = search.spec
@@ -270,12 +269,12 @@ def on_epoch(session: Session, job_id: str, epoch: int) -> None:
     minimize = spec["direction"] == "minimize"
     value, best_epoch = value_at(session, job_id, spec["metric"], minimize, epoch)
     trial.value, trial.best_epoch = value, best_epoch  # the leaderboard's "best so far"
-    last = epoch >= spec["epochs"]
-    if last:
-        return
-    if search.status != RUNNING:
-        return
     budget = spec.get("max_epochs_total")
+    if epoch >= spec["epochs"] or (not budget and epoch not in rule.get("rungs", [])):
+        return  # nothing to decide: the search's row is locked only where there is
+    search = _lock(session, trial.search_id)  # decisions at one rung are taken one at a time
+    if search is None or search.status != RUNNING:
+        return
     if budget and epochs_spent(session, search.id) >= budget:
         reason = f"stopped at epoch {epoch}: the search's epoch budget is spent"
         _stop(session, trial, epoch, reason)
@@ -291,7 +290,7 @@ def on_epoch(session: Session, job_id: str, epoch: int) -> None:
         ).all()
         decision = early_stopping.decide(
             rule["type"], epoch, value, peers, minimize=minimize,
-            reduction_factor=rule.get("reduction_factor", 3), metric=spec["metric"],
+            reduction_factor=rule["reduction_factor"], metric=spec["metric"],
         )  # fmt: skip
         taken = SearchRung(
             search_id=search.id, epoch=epoch, number=trial.number, value=value,
@@ -391,13 +390,6 @@ def cancel(session: Session, search_id: str, owner: str | None = None) -> Search
         jobs.stop(session, trial.job_id, now)
     session.flush()
     return search
-
-
-@dataclass(frozen=True)
-class TrialView:
-    trial: SearchTrial
-    status: str
-    epochs_done: int
 
 
 def view(session: Session, search: Search) -> dict[str, Any]:
@@ -515,6 +507,7 @@ def resume(
         )
     session.execute(delete(TrainedModel).where(TrainedModel.id == job.id))
     trial.stop_reason = f"{trial.stop_reason}; resumed by its owner"
+    trial.stopped_at_epoch = None  # it trains to the end now: its checkpoint goes when it ends
     broker.send_after_commit(session, job.id, job.queue)
     session.flush()
     return trial

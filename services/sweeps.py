@@ -147,11 +147,6 @@ def parse_path(path: str) -> list[str | int]:
     return parts
 
 
-def set_path(spec: dict[str, Any], path: str, value: Any) -> None:
-    """Set a field of a JSON spec by its dotted path, in place, creating objects on the way."""
-    spec.update(with_value(spec, path, parse_path(path), value))
-
-
 def with_value(
     spec: dict[str, Any], path: str, parts: Sequence[str | int], value: Any
 ) -> dict[str, Any]:

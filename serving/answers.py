@@ -125,6 +125,20 @@ def check_finite_output(predictions: list[dict[str, Any]]) -> None:
         )
 
 
+def run_finite(model: ServedModel, batch: np.ndarray) -> np.ndarray:
+    """The model's raw output for ``batch``, refused (like ``check_finite_output``) where it is
+    NaN or an infinity: the inference protocols answer raw tensors, which JSON cannot carry
+    them in."""
+    outputs = model.onnx.run(batch)
+    if not np.isfinite(outputs).all():
+        raise InputError(
+            "the model's output is not finite (NaN, or beyond float32's range): the input is "
+            "far outside what it was trained on",
+            fix="send inputs on the scale and in the range of the model's training data",
+        )
+    return outputs
+
+
 def _finite(answer: dict[str, Any]) -> bool:
     numbers: list[Any] = [answer.get("value"), answer.get("probabilities")]
     numbers += [rank.get("probability") for rank in answer.get("top_k") or []]

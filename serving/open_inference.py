@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from serving.answers import check_count, check_finite_input
+from serving.answers import check_count, check_finite_input, run_finite
 from serving.errors import InputError
 from serving.inputs import fits
 from serving.sessions import ServedModel, TensorSpec
@@ -103,13 +103,7 @@ def infer(
     expected = model.onnx.inputs[0]
     tensor = _only_input(inputs, expected)
     batch = to_batch(model, tensor, binary, limit)
-    outputs = model.onnx.run(batch)
-    if not np.isfinite(outputs).all():  # JSON has no number for them; null would pass as one
-        raise InputError(
-            "the model's output is not finite (NaN, or beyond float32's range): the input is "
-            "far outside what it was trained on",
-            fix="send inputs on the scale and in the range of the model's training data",
-        )
+    outputs = run_finite(model, batch)  # JSON has no number for NaN; null would pass as one
     header: dict[str, Any] = {"model_name": model_name, "model_version": model_version}
     if "id" in request:
         header["id"] = request["id"]
@@ -125,12 +119,13 @@ def split(body: bytes, header_length: str | None) -> tuple[dict[str, Any], memor
     view = memoryview(body)
     size = len(body)
     if header_length is not None:
-        if not header_length.strip().isdigit() or not 0 < int(header_length) <= len(body):
+        length = header_length.strip()
+        if not (length.isascii() and length.isdigit()) or not 0 < int(length) <= len(body):
             raise InputError(
                 f"Inference-Header-Content-Length is {header_length!r}; it must be the size in "
                 f"bytes of the JSON that starts the body (1 to {len(body):,} here)"
             )
-        size = int(header_length)
+        size = int(length)
     try:
         request = orjson.loads(view[:size])
     except orjson.JSONDecodeError as exc:

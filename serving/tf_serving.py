@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from serving.answers import check_count
+from serving.answers import check_count, run_finite
 from serving.errors import InputError
 from serving.inputs import Batch, array_to_batch, fits, instances_to_batch
 from serving.predict import BINARY, REGRESSION
@@ -102,7 +102,7 @@ def answer_predict(
             )
         key = "outputs"
     batch = to_batch(model, rows, payload, limit)
-    return {key: model.onnx.run(batch.values)}, len(rows)
+    return {key: run_finite(model, batch.values)}, len(rows)
 
 
 def answer_classify(
@@ -113,7 +113,7 @@ def answer_classify(
         raise InputError(
             "this model is a regression model; it answers :regress and :predict, not :classify"
         )
-    outputs = model.onnx.run(examples_batch(model, payload, limit).values)
+    outputs = run_finite(model, examples_batch(model, payload, limit).values)
     if model.card.task == BINARY and outputs.shape[1] == 1:
         outputs = np.concatenate([1.0 - outputs, outputs], axis=1)
     names = model.card.class_names
@@ -132,7 +132,7 @@ def answer_regress(
             f"this model is a {model.card.task} model; it answers :classify and :predict, not "
             ":regress"
         )
-    outputs = model.onnx.run(examples_batch(model, payload, limit).values)
+    outputs = run_finite(model, examples_batch(model, payload, limit).values)
     results = outputs[:, 0] if outputs.ndim == 2 and outputs.shape[1] == 1 else outputs
     return {"results": results}, len(results)
 

@@ -93,7 +93,9 @@ async def stream_events(
     # A stream whose response never starts (its client gone at once) still gives its place back.
     weakref.finalize(stream, streams.close, subscriber)
     streams.start(subscriber)
-    return EventSourceResponse(stream, ping=PING_SECONDS)
+    # A client that stops reading is let go after two pings' time: its stream slot, and a
+    # revoked key's stream, are not held until TCP gives up.
+    return EventSourceResponse(stream, ping=PING_SECONDS, send_timeout=2 * PING_SECONDS)
 
 
 def _streams(request: Request) -> Streams:

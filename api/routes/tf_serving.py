@@ -183,7 +183,7 @@ def reference(name: str, version: str | None = None, label: str | None = None) -
     """The path's model as a reference ``load_served_model`` resolves: a model id or a name,
     ``NAME/versions/N`` or ``NAME@LABEL``. A model id is a model of one version, ``1``."""
     if version is not None:
-        if not version.isdigit():
+        if not (version.isascii() and version.isdigit()):
             raise InputError(f"version is {version!r}; a version is a whole number, 1 or more")
         if MODEL_ID.match(name):
             if int(version) != 1:

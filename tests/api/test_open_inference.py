@@ -169,6 +169,11 @@ def bad_requests(model_id: str) -> dict[str, tuple[dict, int, str]]:
             422,
             "Inference-Header-Content-Length is '999999'",
         ),
+        "header length not a number": (
+            {"content": binary, "headers": {HEADER: b"\xb2"}},  # "²" passes str.isdigit()
+            422,
+            "Inference-Header-Content-Length is",
+        ),
         "binary size wrong": (
             {"content": binary[:-4], "headers": headers},
             422,

@@ -283,6 +283,7 @@ def test_every_refusal_is_an_error_object_that_says_what_is_wrong(served: Served
         ("/v1/models/digits/versions/9", 404, "version 9"),
         (f"/v1/models/{model}/versions/2", 404, "version 1"),
         (f"/v1/models/{model}/versions/one", 422, "whole number"),
+        (f"/v1/models/{model}/versions/%C2%B2", 422, "whole number"),  # "²": a digit, no number
     ]
     posts = [
         ("/v1/models/no-such-model:predict", {"instances": [zeros]}, 404, "no-such-model"),

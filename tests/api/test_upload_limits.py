@@ -56,6 +56,9 @@ def test_non_finite_numbers_in_uploads_are_refused_naming_where(client: TestClie
     response = client.post("/v1/datasets", json=body)
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["found"] == "x[1][0]"
+    huge = client.post("/v1/datasets", content=b'{"name": "h", "x": [[1], [%s]], "y": [1, 2]}'
+                       % (b"9" * 400), headers={"content-type": "application/json"})  # fmt: skip
+    assert huge.status_code == 422, huge.text  # no float holds it: not a 500
 
 
 def test_a_data_set_without_features_is_refused_at_upload(client: TestClient):
