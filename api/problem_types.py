@@ -98,6 +98,15 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "the cap on their size was lower.",
         "Submit its job's spec again with POST /v1/jobs.",
     ),
+    "evaluation_not_found": ProblemType(
+        404,
+        "Evaluation not found",
+        "The job has no evaluation (confusion matrix, per-class scores, misclassified "
+        "examples, residuals): it has not ended yet, it was cancelled, ran out of time or "
+        "failed, or it had neither validation nor test rows to evaluate on.",
+        "Wait until the job has succeeded (GET /v1/jobs/{id}); to be evaluated a job needs "
+        "validation rows (dataset.validation) or a data set with a test split.",
+    ),
     "artifact_not_found": ProblemType(
         404,
         "Stored file not found",

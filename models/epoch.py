@@ -26,3 +26,6 @@ class EpochRecord(TimestampMixin, Base):
     # The job's best epoch and overfitting flag as they stood when this epoch finished.
     best_epoch: Mapped[int | None] = mapped_column(Integer)
     overfitting_since: Mapped[int | None] = mapped_column(Integer)
+    # Layer health on a fixed sample of training rows (training/keras/health.py): per
+    # trainable layer its weight and gradient norms, update ratio, dead and saturated units.
+    health: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

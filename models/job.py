@@ -58,6 +58,10 @@ class Job(TimestampMixin, Base):
     worker: Mapped[str | None] = mapped_column(String(200))
     host: Mapped[str | None] = mapped_column(String(200))
     device: Mapped[str | None] = mapped_column(String(32))
+    # "train", or "lr_find": a learning-rate range test (services/lr_find.py) whose request
+    # and result (the loss-vs-rate curve and a suggested rate) are in ``lr_find``.
+    kind: Mapped[str] = mapped_column(String(16), default="train", server_default="train")
+    lr_find: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     transitions: Mapped[list[JobTransition]] = relationship(
         back_populates="job", lazy="raise", order_by="JobTransition.id"
@@ -69,6 +73,8 @@ class Job(TimestampMixin, Base):
         """The trained model's id (the job's own), once there is one: a job cancelled while
         running keeps its last weights as a model, and its final metrics are set in the same
         transaction that registers that model."""
+        if self.kind == "lr_find" and not (self.lr_find or {}).get("keep_model"):
+            return None  # a range test leaves no model behind unless asked
         cancelled_with_model = self.status == JobStatus.cancelled and self.final_metrics is not None
         return self.id if self.status == JobStatus.succeeded or cancelled_with_model else None
 

@@ -30,6 +30,10 @@ class TrainedModel(TimestampMixin, Base):
     onnx_key: Mapped[str] = mapped_column(String(500))
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     export_check: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Where the model is wrong, on the validation (or test) rows with these weights: the
+    # confusion matrix, per-class scores and the most confident mistakes; or, for regression,
+    # its residuals (training/keras/evaluation.py). None for a model stopped before the end.
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner: Mapped[str] = mapped_column(String(64), default="local", index=True)
 
     job: Mapped[Job] = relationship(back_populates="model", lazy="raise")

@@ -25,7 +25,8 @@ def record(
     *,
     patience: int = DEFAULT_OVERFITTING_PATIENCE,
 ) -> EpochRecord:
-    """Store one epoch; the known metrics get columns, anything else goes to ``metrics``.
+    """Store one epoch; the known metrics get columns, the layers' health (a list under
+    ``"health"``, training/keras/health.py) its own, any other number goes to ``metrics``.
 
     The job's best epoch and overfitting flag are brought up to date, and listeners are told.
     An epoch recorded again (a resumed job re-trains the epoch its dead worker did not
@@ -35,8 +36,11 @@ def record(
         delete(EpochRecord).where(EpochRecord.job_id == job_id, EpochRecord.epoch == epoch)
     )
     values = {key: _number(logs.get(key)) for key in COLUMNS}
-    extra = {k: _number(v) for k, v in logs.items() if k not in COLUMNS}
-    row = EpochRecord(job_id=job_id, epoch=epoch, seconds=seconds, metrics=extra, **values)
+    extra = {k: _number(v) for k, v in logs.items() if k not in (*COLUMNS, "health")}
+    health = logs.get("health")
+    row = EpochRecord(
+        job_id=job_id, epoch=epoch, seconds=seconds, metrics=extra, health=health, **values
+    )
     session.add(row)
     session.flush()
     verdict = overfitting.assess(
@@ -107,6 +111,7 @@ def as_row(record: EpochRecord) -> dict[str, Any]:
         "metrics": record.metrics,
         "best_epoch": record.best_epoch,
         "overfitting_since": record.overfitting_since,
+        "health": record.health,
     }
 
 

@@ -26,13 +26,56 @@ def files_folder(job_id: str, attempt: int) -> str:
     return f"{job_id}/a{attempt}"
 
 
-def register(session: Session, job_id: str, **fields: Any) -> TrainedModel:
-    """The job's model; it belongs to the job's owner."""
+def misclassified_key(folder: str, index: int) -> str:
+    """Where the PNG of an evaluation's ``index``-th misclassified input is stored: in the
+    model's folder (``files_folder``), so it goes when that folder goes."""
+    return f"{folder}/misclassified/{index}.png"
+
+
+def register(
+    session: Session, job_id: str, *, evaluation: dict[str, Any] | None = None, **fields: Any
+) -> TrainedModel:
+    """The job's model, with its ``evaluation`` (training/keras/evaluation.py; None when it
+    was not evaluated); it belongs to the job's owner."""
     owner = session.scalar(select(Job.owner).where(Job.id == job_id))
-    model = TrainedModel(id=job_id, **({"owner": owner} if owner else {}) | fields)
+    model = TrainedModel(
+        id=job_id, evaluation=evaluation, **({"owner": owner} if owner else {}) | fields
+    )
     session.add(model)
     session.flush()
     return model
+
+
+def evaluation_not_found(job_id: str, why: str) -> NotFound:
+    return NotFound(
+        f"job {job_id!r} has no evaluation: {why}",
+        fix=f"an evaluation is made when a job succeeds with validation or test rows: wait "
+        f"until job {job_id!r} has succeeded ({{get_job}} says), or train with a validation "
+        "split",
+        code="evaluation_not_found",
+    )
+
+
+def evaluation(session: Session, job_id: str) -> dict[str, Any]:
+    """The evaluation of the job's model (the caller checked the job is the asker's), or 404
+    ``evaluation_not_found`` saying why there is none."""
+    found = session.execute(
+        select(Job.status, TrainedModel.evaluation)
+        .outerjoin(TrainedModel, TrainedModel.id == Job.id)
+        .where(Job.id == job_id)
+    ).first()
+    status, stored = found if found is not None else (None, None)
+    if stored is not None:
+        return dict(stored)
+    if status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
+        raise evaluation_not_found(job_id, f"it is {status}; its model is evaluated when it ends")
+    if status is None:
+        why = "there is no such job"
+    elif status == JobStatus.succeeded:
+        why = "its model was not evaluated (it had neither validation nor test rows)"
+    else:
+        why = f"it ended {status}, and only a job that trains to its end is evaluated"
+    raise evaluation_not_found(job_id, why)
 
 
 def not_found(model_id: str) -> NotFound:
@@ -62,7 +105,7 @@ def get(session: Session, model_id: str, owner: str | None = None) -> TrainedMod
     job, model = found if found is not None else (None, None)
     if model is not None and (owner is None or model.owner == owner):
         return model
-    if job is None or (owner is not None and job.owner != owner):
+    if job is None or (owner is not None and job.owner != owner) or _no_model_asked(job):
         raise not_found(model_id)
     if job.status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
         raise Conflict(
@@ -76,6 +119,12 @@ def get(session: Session, model_id: str, owner: str | None = None) -> TrainedMod
         fix="fix the spec and submit a new job with {submit_job}",
         code="model_not_trained",
     )
+
+
+def _no_model_asked(job: Job) -> bool:
+    """A learning-rate range test that was not asked to keep its model never has one: its id
+    is no model's, as a job that never existed (services/lr_find.py)."""
+    return job.kind == "lr_find" and not (job.lr_find or {}).get("keep_model")
 
 
 def card(

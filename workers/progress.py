@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from services import epochs, events, jobs
 from workers import metrics
@@ -65,16 +66,17 @@ class ProgressRecorder:
 
 
 class EpochRecorder:
-    """``on_epoch(epoch, seconds, logs)`` for the fit loop: the epoch's row, written while the
-    attempt holds the job; ``Superseded`` (stopping the fit) once it does not. Unlike progress,
-    a failed write fails the job: its history would have a hole. Each epoch after epoch 0 (the
-    untrained model, evaluated) also counts in the worker's metrics as ``rows`` samples."""
+    """``on_epoch(epoch, seconds, logs)`` for the fit loop: the epoch's row, its layer health
+    included, written while the attempt holds the job; ``Superseded`` (stopping the fit) once
+    it does not. Unlike progress, a failed write fails the job: its history would have a hole.
+    Each epoch after epoch 0 (the untrained model, evaluated) also counts in the worker's
+    metrics as ``rows`` samples."""
 
     def __init__(self, attempt: Attempt, rows: int = 0) -> None:
         self._attempt = attempt
         self._rows = rows
 
-    def __call__(self, epoch: int, seconds: float, logs: dict[str, float]) -> None:
+    def __call__(self, epoch: int, seconds: float, logs: dict[str, Any]) -> None:
         patience = self._attempt.settings.overfitting_patience
         with self._attempt.holding() as session:
             epochs.record(session, self._attempt.job_id, epoch, seconds, logs, patience=patience)

@@ -31,6 +31,7 @@ from training.keras.execution import (
     use_steps_per_execution,
     uses_xla,
 )
+from training.keras.health import LayerHealth
 from training.keras.option_callbacks import early_stopping_outcome, option_callbacks
 from training.keras.reproducibility import seed_everything
 from training.limits import NO_LIMITS
@@ -39,7 +40,8 @@ from training.resolve import Resolution, resolve
 from training.spec import JobSpec
 from training.user_data import UserData
 
-EpochCallback = Callable[[int, float, dict[str, float]], None]
+# (epoch, seconds, logs): the logs' numbers, and under "health" the layers' health entries.
+EpochCallback = Callable[[int, float, dict[str, Any]], None]
 
 # Evaluation has no gradients to average, so it can use large batches; results are the same.
 EVAL_BATCH_SIZE = 1024
@@ -54,6 +56,8 @@ class TrainResult:
     resolution: Resolution | None = None
     stopped: bool = False  # should_stop() ended the fit early; the history has whole epochs only
     execution: Execution | None = None  # steps per execution and XLA, as the fit used them
+    health: LayerHealth | None = None  # measures each epoch's layer health (None: turned off)
+    data: Prepared | None = None  # the arrays it trained on, for the evaluation after the fit
 
 
 class _EpochReporter(keras.callbacks.Callback):
@@ -69,6 +73,8 @@ class _EpochReporter(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         row = {key: float(value) for key, value in (logs or {}).items()}
         row.setdefault("learning_rate", _learning_rate(self.model))
+        if self._result.health is not None:
+            row["health"] = self._result.health.measure(epoch + 1)
         _report(self._on_epoch, self._result, epoch + 1, time.perf_counter() - self._started, row)
 
 
@@ -84,12 +90,14 @@ def train(
     on_checkpoint: CheckpointCallback | None = None,
     steps_per_execution: int | None = None,
     cache_dir: Path | None = None,
+    health: bool = True,
 ) -> TrainResult:
     """Train a spec: built-in data sets are read from ``data_dir``, uploaded ones from
     ``user_data``. A validated spec is resolved again here (caps were checked at submission).
     With ``resume_from`` the fit continues after that checkpoint's epoch (epoch 0 is not redone).
     ``steps_per_execution`` None: chosen from the measured step time (training/keras/execution.py).
     ``cache_dir``: where a built-in data set's scaled arrays are kept between jobs.
+    ``health``: each epoch's logs carry ``"health"``, the layers' health (training/keras/health.py).
     """
     seed_everything(spec.seed)
     resolution = resolve(spec, _data_info(spec, user_data), NO_LIMITS)
@@ -101,7 +109,11 @@ def train(
     if resume_from is not None:
         restore_into(trainer, resume_from, spec.seed)
     sample = data.x_val if data.x_val is not None else data.x_train
-    result = TrainResult(model=model, sample=sample[:64], resolution=resolution)
+    result = TrainResult(model=model, sample=sample[:64], resolution=resolution, data=data)
+    if health:
+        result.health = LayerHealth(
+            model, resolution, trainer.loss, data.x_train, data.y_train, spec.seed
+        )
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     if resume_from is None:
         forward = _report_untrained(on_epoch, result, trainer, data, validation)
@@ -171,7 +183,7 @@ def _final_metrics(
     rows = {int(r["epoch"]): r for r in result.history}
     if "restored_epoch" in stopping and int(stopping["restored_epoch"]) in rows:
         row = rows[int(stopping["restored_epoch"])]
-    metrics = {k: v for k, v in row.items() if k not in ("epoch", "seconds")}
+    metrics = {k: v for k, v in row.items() if k not in ("epoch", "seconds", "health")}
     return {**metrics, **stopping}
 
 
@@ -197,6 +209,8 @@ def _report_untrained(
         scores = _evaluate(trainer, *validation)
         untrained.update({f"val_{k}": v for k, v in scores.items()})
     untrained["learning_rate"] = _learning_rate(trainer)
+    if result.health is not None:
+        untrained["health"] = result.health.measure(0)
     _report(on_epoch, result, 0, time.perf_counter() - started, untrained)
     return timer.per_row()
 
