@@ -100,10 +100,27 @@ class Epoch(_Response):
         return known if known is not None else self.metrics.get(metric)
 
 
+class Verdict(_Response):
+    outcome: str
+    success: bool = False
+    summary: str = ""
+
+
+class Diagnosis(_Response):
+    code: str
+    title: str = ""
+    severity: str = "warning"
+    since_epoch: int | None = None
+    evidence: str = ""
+    remedies: list[str] = Field(default_factory=list)
+
+
 class History(_Response):
     job_id: str
     status: str
     epochs: list[Epoch]
+    verdict: Verdict | None = None  # None: a server from before diagnoses
+    diagnoses: list[Diagnosis] = Field(default_factory=list)
 
 
 class BatchJob(_Response):
@@ -218,6 +235,7 @@ class ModelSummary(_Response):
 class SpecWarning(_Response):
     field: str
     message: str
+    code: str | None = None  # the diagnosis it foretells (the history's vocabulary)
 
 
 class SpecCheck(_Response):

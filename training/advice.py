@@ -4,6 +4,12 @@ Each is a lesson the spec is about to teach the hard way: probabilities trained 
 regression loss ("RMSE for probabilities?"), many sigmoid layers (vanishing gradients), a
 learning rate that diverges, stacked layers without a nonlinearity, bounded regression outputs,
 mirrored digits. A warning about one layer alone is its kind's (``Layer.advise``).
+
+Each warning's ``code`` is the diagnosis (training/diagnoses.py) the spec is heading for, so the
+form's warning and the finished job's diagnosis use one word: many sigmoids ->
+``vanishing_gradients``, too high a rate -> ``diverged``, probabilities with a regression loss ->
+``not_learning``, stacked linear layers, out-of-reach outputs and wrong examples ->
+``underfitting``.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ def _probabilities_with_regression_loss(layers: list[Any], targets: Targets) -> 
     better = "binary_crossentropy" if targets.task == "binary" else "categorical_crossentropy"
     return [
         SpecWarning(
+            code="not_learning",
             field="loss",
             message=f"{last.activation} outputs are probabilities, and {targets.loss} on "
             f"probabilities learns slowly: its gradient shrinks as {last.activation} saturates, "
@@ -67,6 +74,7 @@ def _many_sigmoids(layers: list[Any]) -> list[SpecWarning]:
         return []
     return [
         SpecWarning(
+            code="vanishing_gradients",
             field="model.layers",
             message=f"{len(sigmoid)} hidden layers ({', '.join(map(str, sigmoid))}) use sigmoid, "
             "whose slope is at most 0.25: the gradient shrinks at every such layer on its way "
@@ -85,6 +93,7 @@ def _stacked_linear(layers: list[Any]) -> list[SpecWarning]:
         return []
     return [
         SpecWarning(
+            code="underfitting",
             field="model.layers",
             message=f"none of the {len(hidden)} hidden layers has a nonlinear activation, so "
             "the stack computes one linear function, no more than a single layer could; give "
@@ -99,6 +108,7 @@ def _bounded_regression(layers: list[Any], targets: Targets) -> list[SpecWarning
         return []
     return [
         SpecWarning(
+            code="underfitting",
             field=f"model.layers[{len(layers) - 1}].activation",
             message=f"a {last.activation} output can only predict values in "
             f"{OUTPUT_RANGES[last.activation]}; targets outside that range are out of reach. "
@@ -115,6 +125,7 @@ def _learning_rate(spec: JobSpec) -> list[SpecWarning]:
     typical = "0.001 to 0.1" if name == "sgd" else "1e-4 to 1e-2"
     return [
         SpecWarning(
+            code="diverged",
             field="optimizer.learning_rate",
             message=f"a learning rate of {rate} for {name} is above {limit}: steps this large "
             f"usually overshoot the minimum and the loss grows or turns to NaN (diverges); "
@@ -129,6 +140,7 @@ def _mirrored_symbols(spec: JobSpec, data: DataInfo) -> list[SpecWarning]:
         return []
     return [
         SpecWarning(
+            code="underfitting",
             field="augmentation.flip",
             message=f"{data.name} holds digits or hand signs, which mirrored are other symbols "
             "(or none): flipping teaches the model wrong examples; leave flip at none",

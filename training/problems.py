@@ -15,6 +15,9 @@ class SpecWarning:
 
     field: str
     message: str
+    # The diagnosis this spec is heading for, in training/diagnoses.py's vocabulary
+    # ("vanishing_gradients", "diverged", ...): the run-time word for the same lesson.
+    code: str
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

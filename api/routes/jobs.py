@@ -10,6 +10,7 @@ from api.json_bodies import BoundedJsonRoute
 from api.schemas.jobs import History, JobList, JobPublic
 from models import Job, JobStatus
 from services import epochs, jobs, placement, specs
+from training.diagnoses import diagnose
 from training.spec import JobSpec
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=BoundedJsonRoute)
@@ -69,17 +70,28 @@ def get_job(job: JobDep, session: SessionDep) -> JobPublic:
 
 @router.get("/{job_id}/history", response_model=History, summary="Get a job's epoch history")
 def get_history(job: JobDep, session: SessionDep) -> History:
-    """One row per finished epoch, epoch 0 being the untrained model; grows while the job runs."""
+    """One row per finished epoch, epoch 0 being the untrained model, with the verdict and the
+    diagnoses drawn from them (docs/diagnoses.md); grows while the job runs."""
     found = epochs.job_history(session, job.id)
+    rows = [epochs.as_row(record) for record in found.epochs]
+    summary = job.summary or {}
+    verdict, diagnoses = diagnose(
+        rows,
+        JobSpec.model_validate(job.spec),
+        summary.get("task"),
+        found.status,
+        classes=len(summary.get("class_names") or []) or None,
+    )
     return History.model_validate(
         {
             "job_id": job.id,
             "status": found.status,
             "best_epoch": found.best_epoch,
             "overfitting_since": found.overfitting_since,
-            "epochs": found.epochs,
-        },
-        from_attributes=True,
+            "epochs": rows,
+            "verdict": verdict.as_dict(),
+            "diagnoses": [diagnosis.as_dict() for diagnosis in diagnoses],
+        }
     )
 
 

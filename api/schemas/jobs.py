@@ -1,11 +1,12 @@
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from api.schemas.pages import Page
 from api.schemas.specs import ModelSummary, SpecWarningPublic
 from core.statuses import JobStatus
+from training.diagnoses import DiagnosisCode, Outcome, Severity
 from training.spec import Accelerator, JobSpec
 
 
@@ -24,6 +25,10 @@ class JobPublic(BaseModel):
 
     id: str
     name: str | None
+    kind: Literal["train", "lr_find"] = Field(
+        default="train",
+        description='"train", or "lr_find": a learning-rate range test (GET /v1/lr-find/{id}).',
+    )
     status: JobStatus = Field(
         description="queued, running, cancelling (stopping within one batch), succeeded, "
         "failed or cancelled"
@@ -94,6 +99,33 @@ class JobList(Page[JobPublic]):
     """A page of jobs."""
 
 
+class LayerHealth(BaseModel):
+    """One trainable layer's health at the end of an epoch, measured on a fixed sample of 256
+    training rows (docs/diagnoses.md)."""
+
+    index: int = Field(description="The layer's position in the spec's model.layers.")
+    layer: str = Field(description="The Keras layer's name, <type>_<index>, e.g. dense_2.")
+    type: str = Field(description="The spec layer type: dense, conv2d, batch_norm.")
+    activation: str | None = Field(
+        description="The activation on its output (its own, or an activation layer's right "
+        "after it); null for none."
+    )
+    weight_norm: float | None = Field(description="L2 norm of its trainable weights.")
+    gradient_norm: float | None = Field(
+        description="L2 norm of the loss's gradient with respect to its weights."
+    )
+    update_ratio: float | None = Field(
+        description="||w - w_previous_epoch|| / ||w_previous_epoch||; null at epoch 0."
+    )
+    dead_fraction: float | None = Field(
+        description="relu only: share of units whose output is 0 on every sample row."
+    )
+    saturated_fraction: float | None = Field(
+        description="sigmoid/tanh only: share of units pinned within 2% of a limit on at "
+        "least 90% of the sample rows."
+    )
+
+
 class EpochPublic(BaseModel):
     model_config = ConfigDict(
         from_attributes=True, json_schema_serialization_defaults_required=True
@@ -111,6 +143,39 @@ class EpochPublic(BaseModel):
     overfitting_since: int | None = Field(
         default=None, description="The job's overfitting flag as of this epoch."
     )
+    health: list[LayerHealth] | None = Field(
+        default=None,
+        description="Layer health on a fixed sample of training rows: per trainable layer its "
+        "weight and gradient norms, update ratio, and dead or saturated units (docs/diagnoses.md).",
+    )
+
+
+class VerdictPublic(BaseModel):
+    outcome: Outcome = Field(
+        description="healthy, overfitting, underfitting or unhealthy (a warning diagnosis) for a "
+        "finished job; diverged or not_learning whenever those are diagnosed; otherwise "
+        "in_progress, failed or cancelled."
+    )
+    success: bool = Field(
+        description="True only when the job succeeded and nothing of severity error (diverged, "
+        "not_learning) was diagnosed: the only verdict shown as a success."
+    )
+    summary: str = Field(description="One plain sentence.")
+
+
+class DiagnosisPublic(BaseModel):
+    code: DiagnosisCode
+    title: str
+    severity: Severity = Field(
+        description="error: the run failed to learn; warning: it learned, "
+        "with a problem worth fixing."
+    )
+    since_epoch: int | None = Field(description="The epoch it began (or was first seen).")
+    evidence: str = Field(description="What in the history shows it, with the numbers.")
+    numbers: dict[str, float | int | str | bool | None] = Field(
+        description="The evidence's numbers by name, for charts and scripts."
+    )
+    remedies: list[str] = Field(description="What to try, most likely first, with spec fields.")
 
 
 class History(BaseModel):
@@ -121,3 +186,11 @@ class History(BaseModel):
     best_epoch: int | None = None
     overfitting_since: int | None = None
     epochs: list[EpochPublic]
+    verdict: VerdictPublic = Field(
+        description="How the run went, in one word and one sentence (docs/diagnoses.md)."
+    )
+    diagnoses: list[DiagnosisPublic] = Field(
+        default_factory=list,
+        description="Why it learns, or doesn't: each problem found in the history and layer "
+        "health, with its evidence and remedies; errors first.",
+    )

@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, Field
 
+from training.diagnoses import DiagnosisCode
 from training.layers import LayerType
 from training.spec import JobSpec
 from training.vocabulary import LabelEncoding, Task
@@ -52,6 +53,11 @@ class ModelSummary(BaseModel):
 class SpecWarningPublic(BaseModel):
     field: str
     message: str = Field(description="Why this legal spec is known to train badly.")
+    code: DiagnosisCode | None = Field(
+        default=None,
+        description="The diagnosis this spec is heading for (docs/diagnoses.md), the same word "
+        "a finished job's history uses; null on warnings stored before codes existed.",
+    )
 
 
 class SpecCheck(BaseModel):

@@ -181,10 +181,11 @@ def history(
     api_key_file: ApiKeyFileOption = None,
     profile: ProfileOption = None,
 ) -> None:
-    """A job's epochs as a table (epoch 0 is the untrained model); --plot draws the curves."""
+    """A job's epochs as a table (epoch 0 is the untrained model), its verdict and diagnoses
+    with their evidence and remedies; --plot draws the curves."""
     with connect(url, api_key, api_key_file, profile) as client:
         found = client.history(job_id)
-    emit(output, found, render.history_table(job_id, found.epochs))
+    emit(output, found, render.history_view(found))
     if plot is not None:
         from descent.commands.plots import plot_history
 

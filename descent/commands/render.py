@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from descent.client import (
     Batch,
@@ -17,6 +19,7 @@ from descent.client import (
     SpecCheck,
 )
 from descent.commands.common import number
+from descent.schemas import History
 
 STATUS_STYLE = {
     "queued": "dim",
@@ -111,6 +114,30 @@ def history_table(job_id: str, epochs: list[Epoch]) -> Table:
             f"{epoch.seconds:.1f}",
         )
     return table
+
+
+def history_view(history: History) -> Group:
+    """The history table, then the verdict and each diagnosis with its evidence and remedies."""
+    parts: list[Any] = [history_table(history.job_id, history.epochs)]
+    verdict = history.verdict
+    if verdict is not None:
+        errors = any(d.severity == "error" for d in history.diagnoses)
+        style = "green" if verdict.success else "red" if errors else "yellow"
+        parts.append(Text("\nverdict: ", style="bold").append(verdict.outcome, style=style))
+        if verdict.summary:
+            parts.append(Text(verdict.summary))
+    for diagnosis in history.diagnoses:
+        colour = "red" if diagnosis.severity == "error" else "yellow"
+        since = f" since epoch {diagnosis.since_epoch}" if diagnosis.since_epoch is not None else ""
+        title = diagnosis.title or diagnosis.code
+        heading = Text(f"\n{diagnosis.severity}", style=f"bold {colour}")
+        heading.append(f" {title}", style="bold").append(f" ({diagnosis.code}){since}")
+        parts.append(heading)
+        if diagnosis.evidence:
+            parts.append(Text(f"  {diagnosis.evidence}"))
+        for remedy in diagnosis.remedies:
+            parts.append(Text(f"  - try: {remedy}"))
+    return Group(*parts)
 
 
 def batch_table(batch: Batch) -> Table:
@@ -225,7 +252,10 @@ def spec_check(checked: SpecCheck) -> Table:
     for layer in summary.layers:
         table.add_row(str(layer.index), layer.type, shape(layer.output_shape), f"{layer.params:,}")
     if checked.warnings:
-        lines = [f"[yellow]warning[/] {w.field}: {w.message}" for w in checked.warnings]
+        lines = [
+            f"[yellow]warning[/]{f' ({w.code})' if w.code else ''} {w.field}: {w.message}"
+            for w in checked.warnings
+        ]
         table.caption = "\n".join(lines)
     else:
         table.caption = "no warnings"

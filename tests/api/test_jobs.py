@@ -120,6 +120,12 @@ def test_history_of_a_queued_job_is_empty(client: TestClient):
         "best_epoch": None,
         "overfitting_since": None,
         "epochs": [],
+        "verdict": {
+            "outcome": "in_progress",
+            "success": False,
+            "summary": "Queued: training has not started yet.",
+        },
+        "diagnoses": [],
     }
 
 

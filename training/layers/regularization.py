@@ -46,6 +46,7 @@ class GaussianNoiseLayer(Layer):
             return []
         return [
             SpecWarning(
+                code="underfitting",
                 field=f"{field}.stddev",
                 message=f"noise with a standard deviation of {self.stddev} is as large as the "
                 "inputs themselves (scaled to [0, 1]), so the model learns mostly noise; "
