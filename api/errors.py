@@ -320,6 +320,7 @@ BODY_CODES = {
     "submit_job": "spec_invalid",
     "validate_spec": "spec_invalid",
     "submit_batch": "spec_invalid",
+    "find_learning_rate": "spec_invalid",
     "predict": "input_invalid",
     "upload_dataset": "dataset_invalid",
 }

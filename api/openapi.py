@@ -32,6 +32,7 @@ TAGS = [
     {"name": "models", "description": "Trained models: describe, download, predict, weights."},
     {"name": "datasets", "description": "The built-in data sets and your uploads."},
     {"name": "registry", "description": "Model names, their versions and movable aliases."},
+    {"name": "lr-find", "description": "Learning-rate range tests: the loss as the rate grows."},
     {"name": "layers", "description": "The layer kinds a spec may use, with their fields."},
     {"name": "health", "description": "Whether the API and its database are up."},
 ]
@@ -41,6 +42,9 @@ TAGS = [
 OPERATION_ERRORS: dict[str, dict[int, tuple[str, ...]]] = {
     "submit_job": {409: ("idempotency_key_in_use",), 422: ("idempotency_key_reused",)},
     "cancel_job": {409: ("job_finished",)},
+    "find_learning_rate": {422: ("request_invalid",)},
+    "get_evaluation": {404: ("evaluation_not_found",)},
+    "get_misclassified_image": {404: ("evaluation_not_found", "not_found", "artifact_not_found")},
     "get_model": {409: ("model_not_ready", "model_not_trained", "model_name_ambiguous")},
     "download_model": {
         409: ("model_not_ready", "model_not_trained", "model_name_ambiguous"),
@@ -97,6 +101,7 @@ NOT_FOUND = {
     "datasets": "dataset_not_found",
     "registry": "model_not_found",
     "searches": "search_not_found",
+    "lr-find": "job_not_found",
 }
 DESCRIPTIONS = {
     401: "The server requires an API key and none, or an unknown or revoked one, was sent.",

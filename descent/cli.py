@@ -9,6 +9,7 @@ import typer
 
 from core.settings import Settings
 from descent import commands
+from descent.commands import lr_find
 from descent.exit_codes import HELP as EXIT_CODES
 from processes import keys
 
@@ -80,6 +81,7 @@ app.add_typer(keys.app, name="keys")
 # The client side: submit, watch, validate, jobs, history, cancel, predict, batch, batches,
 # models and datasets.
 commands.register(app)
+lr_find.register(app)  # descent lr-find SPEC: a learning-rate range test
 
 if __name__ == "__main__":
     app()

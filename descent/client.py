@@ -171,6 +171,32 @@ class Client:
     def cancel_batch(self, batch_id: str) -> Batch:
         return Batch.model_validate(self._request("POST", f"/v1/batches/{batch_id}/cancel"))
 
+    # learning-rate range tests (plain JSON objects: LrFind in the API's schema)
+    def lr_find(
+        self,
+        spec: dict[str, Any],
+        *,
+        min_learning_rate: float | None = None,
+        max_learning_rate: float | None = None,
+        steps: int | None = None,
+        keep_model: bool = False,
+    ) -> dict[str, Any]:
+        """Queue a learning-rate range test of ``spec``'s model (the server's defaults for the
+        options left None); ``get_lr_find`` its id until its status is finished for the loss
+        curve and the suggested rate."""
+        options = {
+            "min_learning_rate": min_learning_rate,
+            "max_learning_rate": max_learning_rate,
+            "steps": steps,
+        }
+        body = {"spec": spec, "keep_model": keep_model}
+        body |= {key: value for key, value in options.items() if value is not None}
+        return self._request("POST", "/v1/lr-find", json=body)  # type: ignore[no-any-return]
+
+    def get_lr_find(self, lr_find_id: str) -> dict[str, Any]:
+        path = f"/v1/lr-find/{quote(lr_find_id, safe='')}"
+        return self._request("GET", path)  # type: ignore[no-any-return]
+
     # searches (plain JSON objects: SearchPublic in the API's schema)
     def submit_search(self, body: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", "/v1/searches", json=body)  # type: ignore[no-any-return]

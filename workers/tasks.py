@@ -75,7 +75,12 @@ def run_job(job_id: str, settings: Settings) -> None:
     attempt, spec, deadline = claimed
     devices.set_precision(spec.precision)
     with Heartbeat(attempt):
-        train_claimed(attempt, spec, deadline)
+        from workers import lr_find  # it imports this module
+
+        if (options := lr_find.request(attempt)) is not None:  # a learning-rate range test
+            lr_find.run_claimed(attempt, spec, deadline, options)
+        else:
+            train_claimed(attempt, spec, deadline)
 
 
 def claim(job_id: str, settings: Settings) -> tuple[Attempt, JobSpec, Deadline] | None:
@@ -111,8 +116,9 @@ def train_claimed(attempt: Attempt, spec: JobSpec, deadline: Deadline) -> None:
             return
         with tempfile.TemporaryDirectory() as folder:
             model = export_and_upload(attempt, result, Path(folder))
+        evaluation = evaluate_and_upload(attempt, result)
         with attempt.holding() as session:
-            register_model(session, attempt, result, model)
+            register_model(session, attempt, result, model, evaluation)
             record_execution(session, attempt, result)
             ended = finish(session, attempt, result)
         metrics.job_ended(ended)
@@ -226,8 +232,46 @@ def export_and_upload(attempt: Attempt, result: TrainResult, folder: Path) -> St
     return StoredModel(keras_key, onnx_key, check)
 
 
+def evaluate_and_upload(attempt: Attempt, result: TrainResult) -> dict[str, Any] | None:
+    """Where the model is wrong, on its validation (else test) rows: the evaluation's JSON,
+    each gallery entry with the key of its PNG (``image_key``, None when the input is not an
+    image), stored in the attempt's folder beside the model files. None for a job stopped
+    early (cancelled, out of time) or one with neither split. Best effort: a failure is logged
+    and the model is registered without an evaluation."""
+    if result.stopped:
+        return None
+    from training.keras.evaluation import evaluate_result
+
+    try:
+        evaluation = evaluate_result(result)
+        if evaluation is None:
+            return None
+        attempt.check_held()  # no upload for nothing
+        stored = trained_models.files_folder(attempt.job_id, attempt.number)
+        with tempfile.TemporaryDirectory() as folder:
+            for entry, picture in zip(
+                evaluation.summary["misclassified"], evaluation.images, strict=True
+            ):
+                entry["image_key"] = None
+                if picture is not None:
+                    path = Path(folder) / f"{entry['index']}.png"
+                    path.write_bytes(picture)
+                    key = trained_models.misclassified_key(stored, entry["index"])
+                    entry["image_key"] = attempt.store.put_file(key, path)
+        return evaluation.summary
+    except Superseded:
+        raise
+    except Exception:
+        log.warning("job %s: could not evaluate its model", attempt.job_id, exc_info=True)
+        return None
+
+
 def register_model(
-    session: Session, attempt: Attempt, result: TrainResult, model: StoredModel
+    session: Session,
+    attempt: Attempt,
+    result: TrainResult,
+    model: StoredModel,
+    evaluation: dict[str, Any] | None = None,
 ) -> None:
     resolution = result.resolution
     trained_models.register(
@@ -242,6 +286,7 @@ def register_model(
         onnx_key=model.onnx_key,
         metrics=result.final_metrics,
         export_check=model.export_check,
+        evaluation=evaluation,
     )
 
 

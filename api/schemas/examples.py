@@ -68,6 +68,7 @@ FINAL_METRICS = {"loss": 0.071, "accuracy": 0.978, "val_loss": 0.083, "val_accur
 JOB: dict[str, Any] = {
     "id": JOB_ID,
     "name": "mnist-dense",
+    "kind": "train",
     "status": "succeeded",
     "spec": RESOLVED_SPEC,
     "summary": MODEL_SUMMARY,
@@ -109,7 +110,17 @@ def _epoch(epoch: int, loss: float, accuracy: float, val_loss: float, val_accura
         "metrics": {},
         "best_epoch": epoch,
         "overfitting_since": None,
-    }
+        "health": [
+            {"index": 1, "layer": "dense_1", "type": "dense", "activation": "relu",
+             "weight_norm": 27.1, "gradient_norm": 0.41 / (1 + epoch),
+             "update_ratio": None if epoch == 0 else 0.08, "dead_fraction": 0.0,
+             "saturated_fraction": None},
+            {"index": 2, "layer": "dense_2", "type": "dense", "activation": "softmax",
+             "weight_norm": 4.3, "gradient_norm": 0.93 / (1 + epoch),
+             "update_ratio": None if epoch == 0 else 0.21, "dead_fraction": None,
+             "saturated_fraction": None},
+        ],
+    }  # fmt: skip
 
 
 HISTORY: dict[str, Any] = {
@@ -122,7 +133,64 @@ HISTORY: dict[str, Any] = {
         _epoch(1, 0.221, 0.934, 0.118, 0.963),
         _epoch(2, 0.094, 0.971, 0.092, 0.971),
     ],
+    "verdict": {
+        "outcome": "in_progress",
+        "success": False,
+        "summary": "Still training; nothing is wrong so far.",
+    },
+    "diagnoses": [],
 }
+
+LR_FIND_REQUEST: dict[str, Any] = {
+    "spec": MNIST_DENSE,
+    "min_learning_rate": 1e-7,
+    "max_learning_rate": 10.0,
+    "steps": 200,
+    "keep_model": False,
+}
+
+LR_FIND: dict[str, Any] = {
+    "id": JOB_ID,
+    "status": "succeeded",
+    "min_learning_rate": 1e-7,
+    "max_learning_rate": 10.0,
+    "steps": 200,
+    "keep_model": False,
+    "curve": [
+        {"learning_rate": 1e-7, "loss": 2.31, "raw_loss": 2.31},
+        {"learning_rate": 1e-4, "loss": 2.05, "raw_loss": 1.98},
+        {"learning_rate": 1e-2, "loss": 0.61, "raw_loss": 0.52},
+        {"learning_rate": 0.3, "loss": 9.4, "raw_loss": 14.2},
+    ],
+    "suggested_learning_rate": 0.0012,
+    "reason": "a tenth of 0.012, where the batch losses were lowest",
+    "min_loss_learning_rate": 0.012,
+    "steepest_learning_rate": 0.0009,
+    "steps_run": 171,
+    "warnings": [],
+    "error": None,
+    "model_id": None,
+}
+
+EVALUATION: dict[str, Any] = {
+    "job_id": JOB_ID,
+    "epoch": 5,
+    "split": "validation",
+    "rows": 4,
+    "task": "classification",
+    "class_names": ["0", "1"],
+    "accuracy": 0.75,
+    "confusion": [[2, 0], [1, 1]],
+    "per_class": [
+        {"class": "0", "precision": 0.667, "recall": 1.0, "f1": 0.8, "support": 2},
+        {"class": "1", "precision": 1.0, "recall": 0.5, "f1": 0.667, "support": 2},
+    ],
+    "misclassified": [
+        {"index": 0, "row": 3, "true": "1", "predicted": "0", "confidence": 0.93,
+         "image": f"/v1/jobs/{JOB_ID}/evaluation/misclassified/0.png"},
+    ],
+    "residuals": None,
+}  # fmt: skip
 
 MODEL: dict[str, Any] = {
     "id": JOB_ID,
@@ -218,6 +286,9 @@ EXAMPLES: dict[str, list[dict[str, Any]]] = {
     "SpecCheck": [SPEC_CHECK],
     "JobPublic": [JOB],
     "History": [HISTORY],
+    "LrFindRequest": [LR_FIND_REQUEST],
+    "LrFind": [LR_FIND],
+    "Evaluation": [EVALUATION],
     "ModelPublic": [MODEL],
     "DatasetPublic": [DATASET],
     "BatchCreate": [BATCH_CREATE],

@@ -22,7 +22,8 @@ OPERATION_IDS = {
     "list_registered_models", "get_registered_model", "register_model_version",
     "list_model_versions", "get_model_version", "set_alias", "delete_alias",
     "submit_search", "list_searches", "get_search", "get_search_leaderboard", "cancel_search",
-    "resume_trial", "stream_search_events",
+    "resume_trial", "stream_search_events", "find_learning_rate", "get_lr_find",
+    "get_evaluation", "get_misclassified_image",
 }  # fmt: skip
 
 
