@@ -52,7 +52,9 @@ function markers(chart) {
     hooks: {
       draw: [
         (u) => {
-          const { best, overfittingSince } = chart.marks;
+          const { best, overfittingSince, success } = chart.marks;
+          // The best epoch is green only for a run that worked; otherwise it is only "lowest so far".
+          const bestColour = success === false ? "#475569" : "#15803d";
           const ctx = u.ctx;
           const { left, top, width, height } = u.bbox;
           const scale = devicePixelRatio || 1;
@@ -79,7 +81,7 @@ function markers(chart) {
           };
           if (best !== null && best !== undefined && inView(best) !== null) {
             const x = inView(best);
-            ctx.strokeStyle = "#15803d";
+            ctx.strokeStyle = bestColour;
             ctx.lineWidth = 2 * scale;
             ctx.setLineDash([6 * scale, 4 * scale]);
             ctx.beginPath();
@@ -87,7 +89,7 @@ function markers(chart) {
             ctx.lineTo(x, top + height);
             ctx.stroke();
             ctx.setLineDash([]);
-            label(`best ${best}`, x + 3 * scale, "#15803d");
+            label(`best ${best}`, x + 3 * scale, bestColour);
           }
           if (overfittingSince !== null && overfittingSince !== undefined) {
             const x = Math.max(left, u.valToPos(overfittingSince, "x", true));
@@ -109,19 +111,21 @@ let counter = 0;
 /**
  * One chart: x is the epoch, each series a line.
  * series: [{label, stroke, dash}]; percent: values are fractions shown as %;
- * batches: also draw per-batch points (Chart.setBatches) as dots.
+ * batches: also draw per-batch points (Chart.setBatches) as dots; log: start on a log y scale;
+ * yLabel: a name for the y axis.
  */
 export class Chart {
-  constructor(container, { title, series, percent = false, batches = false }) {
+  constructor(container, { title, series, percent = false, batches = false, log = false, yLabel = null }) {
     this.container = container;
     this.title = title;
+    this.yLabel = yLabel;
     this.percent = percent;
     this.series = series;
     this.batches = batches;
-    this.marks = { best: null, overfittingSince: null };
+    this.marks = { best: null, overfittingSince: null, success: null };
     this.xMax = 1;
     this.zoomed = null; // [min, max] while the reader has zoomed in
-    this.log = false;
+    this.log = log && !percent;
     this.weight = 0;
     this.data = { xs: [], ys: series.map(() => []), batchXs: [], batchYs: [] };
     this.hidden = new Set(); // series labels the reader switched off in the legend
@@ -143,6 +147,7 @@ export class Chart {
       type: "checkbox",
       id: `${id}-log`,
       disabled: this.percent,
+      checked: this.log,
       onchange: (e) => {
         this.log = e.target.checked;
         this.build();
@@ -259,6 +264,7 @@ export class Chart {
         },
         {
           size: 56,
+          label: this.yLabel ?? undefined,
           values: (u, ticks) =>
             ticks.map((v) =>
               v === null || v === undefined ? "" : percent ? `${Math.round(v * 100)}%` : String(+v.toPrecision(3)),
@@ -329,9 +335,9 @@ export class Chart {
   }
 
   /** xs: epochs; ys: one array per series, aligned with xs (null where unknown). */
-  set(xs, ys, { xMax = 1, best = null, overfittingSince = null } = {}) {
+  set(xs, ys, { xMax = 1, best = null, overfittingSince = null, success = null } = {}) {
     this.xMax = Math.max(xMax, xs.length ? xs[xs.length - 1] : 0);
-    this.marks = { best, overfittingSince };
+    this.marks = { best, overfittingSince, success };
     this.data.xs = xs;
     this.data.ys = ys;
     this.redraw();

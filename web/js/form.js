@@ -9,7 +9,9 @@
 // sweep: the ticked settings' values become a batch (POST v1/batches), one job per combination.
 
 import { api, ApiError, apiUntilAnswered, el, query } from "./api.js";
+import { SpecCheck } from "./check.js";
 import { LayerEditor } from "./layers.js";
+import { LrFinder } from "./lrfind.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -127,6 +129,7 @@ export class JobForm {
       this.showVocabulary();
       $("submit").disabled = false;
       $("submit-sweep").disabled = false;
+      this.check.now();
       if ($("form-status").textContent.startsWith("Could not load the layer kinds")) {
         $("form-status").textContent = "";
       }
@@ -150,10 +153,60 @@ export class JobForm {
       this.submit();
     });
     $("submit-sweep").addEventListener("click", () => this.submitSweep());
+    this.watchSpec();
     this.buildSweep();
     this.loadDatasets();
     const from = query("from");
     if (from) this.ready.then(() => this.copyJob(from));
+  }
+
+  /**
+   * The live check (shapes, parameters, warnings as the user edits) and the learning-rate
+   * finder: both send the spec the form describes now.
+   */
+  watchSpec() {
+    this.check = new SpecCheck({
+      spec: () => this.spec(),
+      label: fieldLabel,
+      plain,
+      parts: {
+        box: $("spec-check"),
+        status: $("check-status"),
+        layers: $("check-layers"),
+        total: $("check-total"),
+        warnings: $("check-warnings"),
+      },
+    });
+    const edited = (event) => {
+      // The sweep's values, the finder's controls and the job's name change nothing it checks.
+      if (event.target.closest("#sweep-set, #lr-find") || event.target.id === "name") return;
+      if (this.schema) this.check.soon();
+    };
+    this.form.addEventListener("input", edited);
+    this.form.addEventListener("change", edited);
+    this.layers.onChange = () => this.schema && this.check.soon();
+    this.finder = new LrFinder({
+      spec: () => this.spec(),
+      parts: {
+        button: $("lr-find-button"),
+        status: $("lr-find-status"),
+        progress: $("lr-find-progress"),
+        figure: $("lr-find-chart"),
+        plot: $("lr-find-plot"),
+        summary: $("lr-find-summary"),
+        use: $("lr-find-use"),
+      },
+      onProblem: (error, heading) => {
+        this.clearErrors();
+        this.showErrors(error, heading);
+      },
+      onUse: (rate) => {
+        $("learning-rate").value = String(rate);
+        $("learning-rate").removeAttribute("aria-invalid");
+        $("learning-rate").focus();
+        this.check.soon();
+      },
+    });
   }
 
   async loadDatasets() {
@@ -432,6 +485,7 @@ export class JobForm {
     try {
       const job = await api(`v1/jobs/${encodeURIComponent(id)}`);
       this.fill(job);
+      this.check.soon();
       $("form-status").textContent = `Copied from ${job.name || job.id.slice(0, 8)}: change what you like, then Train.`;
       $("name").focus();
     } catch (error) {

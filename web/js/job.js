@@ -1,5 +1,6 @@
 // One job: its curves drawn live from the event stream, the best epoch and any overfitting
-// marked, batch progress, and a cancel button.
+// marked, batch progress, and a cancel button; the verdict and diagnoses (with what to try),
+// the layer-health chart, and after training where the model is wrong.
 
 import {
   ApiError,
@@ -18,7 +19,11 @@ import {
   when,
 } from "./api.js";
 import { axisEnd, Chart, TRAIN, VALIDATION } from "./charts.js";
+import { diagnosisNode, sentence, tone, verdictNode } from "./diagnosis.js";
+import { EvaluationView } from "./evaluation.js";
 import { follow } from "./events.js";
+import { HealthView } from "./health.js";
+import { curveSummary, drawCurve } from "./lrfind.js";
 
 const $ = (id) => document.getElementById(id);
 const jobId = query("id");
@@ -31,6 +36,12 @@ let FINISHED = new Set(); // the final statuses as the server names them, read b
 // one status event for each, in order, from the first. Counting them tells news from history.
 let known = 0; // the status changes the page has been told of, by a read or by the stream
 let streamed = 0; // the status events the stream has sent
+
+let verdict = null; // the history's verdict: success styling only when verdict.success
+let diagnoses = [];
+let historyAsked = 0; // history reads sent; an answer to an older one is dropped
+let historyTimer = null;
+const HISTORY_PAUSE_MS = 1500; // epochs arriving together cost one history read
 
 const STALL_S = 30; // a running job silent this long gets a "no progress" note
 let lastNews = Date.now();
@@ -52,6 +63,24 @@ const accuracyChart = new Chart($("accuracy-chart"), {
     { label: "validation accuracy", stroke: VALIDATION, dash: [8, 4] },
   ],
 });
+const health = new HealthView({
+  part: $("health-part"),
+  chart: $("health-chart"),
+  summary: $("health-summary"),
+  table: $("health-rows"),
+  caption: $("health-caption"),
+});
+const evaluation = new EvaluationView({
+  part: $("evaluation-part"),
+  note: $("evaluation-note"),
+  about: $("evaluation-about"),
+  confusion: $("confusion"),
+  perClass: $("per-class"),
+  residuals: $("residuals"),
+  galleryPart: $("gallery-part"),
+  gallery: $("gallery"),
+  galleryNote: $("gallery-note"),
+});
 
 // An answer can arrive after newer news: a read sent at "running" answered after the stream's
 // "succeeded" (or its "queued", when the job's worker was lost), or the cancel's "cancelling"
@@ -69,6 +98,7 @@ function requeued(answer) {
 function setStatus(next, { lostWorker = false } = {}) {
   status = next;
   $("status").replaceChildren(statusBadge(next));
+  markBadge();
   const live = next === "queued" || next === "running";
   $("cancel").disabled = !live;
   $("cancel").hidden = !live && next !== "cancelling";
@@ -89,7 +119,7 @@ function showJob(data) {
   job = data;
   known = job.transitions.length;
   document.title = `Descent — ${jobLabel(job)}`;
-  $("title").textContent = `Job ${jobLabel(job)}`;
+  $("title").textContent = `${job.kind === "lr_find" ? "Learning-rate finder" : "Job"} ${jobLabel(job)}`;
   setStatus(job.status, { lostWorker: requeued(job) });
   const spec = job.spec;
   const facts = [
@@ -116,6 +146,7 @@ function showJob(data) {
       ? "Cancelled. The epochs it finished are kept, and so are its last weights: the model still answers predictions."
       : "Cancelled before it trained.";
   }
+  if (job.kind === "lr_find") showLrFind();
   if (job.model_id) {
     $("predict").hidden = false;
     $("predict").href = `predict.html?model=${job.model_id}`;
@@ -136,9 +167,11 @@ function draw() {
         : axisEnd(last ? last.epoch : 0, job.spec.epochs),
     best: last ? last.best_epoch : null,
     overfittingSince: last ? last.overfitting_since : null,
+    success: Boolean(verdict?.success),
   };
   lossChart.set(epochs, [pick("loss"), pick("val_loss")], marks);
   accuracyChart.set(epochs, [pick("accuracy"), pick("val_accuracy")], marks);
+  health.update(epochs.map((e) => rows.get(e)), { xMax: marks.xMax });
   if (last) {
     $("loss-summary").textContent =
       `Loss by epoch, ${epochs.length} points; at epoch ${last.epoch} training ${number(last.loss)}, validation ${number(last.val_loss)}.`;
@@ -151,7 +184,7 @@ function draw() {
       const r = rows.get(e);
       return el(
         "tr",
-        { class: e === marks.best ? "best" : null },
+        { class: e === marks.best ? (marks.success ? "best success" : "best") : null },
         el("td", {}, String(e), e === marks.best ? " (best)" : ""),
         ...[
           number(r.loss),
@@ -169,13 +202,83 @@ function draw() {
 function showVerdict({ best, overfittingSince }) {
   const row = best !== null && best !== undefined ? rows.get(best) : null;
   const sofar = FINISHED.has(status) ? "" : " so far";
-  $("best").textContent = row
-    ? `Best epoch${sofar}: ${best}, with the lowest validation loss (${number(row.val_loss)}, validation accuracy ${percent(row.val_accuracy)}).`
-    : "";
+  const mood = tone(verdict);
+  // Green is earned: only a verdict of success colours the best epoch as one.
+  $("best").className = `notice ${verdict?.success ? "good" : "neutral"}`;
+  $("best").textContent = !row
+    ? ""
+    : mood === "warning"
+      ? `Lowest validation loss${sofar} at epoch ${best} (${number(row.val_loss)}, validation accuracy ${percent(row.val_accuracy)}): not a success, see the verdict.`
+      : `Best epoch${sofar}: ${best}, with the lowest validation loss (${number(row.val_loss)}, validation accuracy ${percent(row.val_accuracy)}).`;
+  // The live mark, as each epoch row has it; the Overfitting diagnosis below adds its remedies.
   $("overfitting").textContent =
     overfittingSince !== null && overfittingSince !== undefined
       ? `Overfitting since epoch ${overfittingSince}: validation loss has been rising while training loss keeps falling. The model is memorising its training rows; epoch ${best}'s weights generalised best.`
       : "";
+}
+
+/** A learning-rate finder's job: its curve and suggestion instead of learning curves. */
+let lrPlot = null;
+async function showLrFind() {
+  $("lr-part").hidden = false;
+  $("curves-part").hidden = true;
+  $("epochs-part").hidden = true;
+  if (!FINISHED.has(status)) {
+    $("lr-result").textContent = "Running: the curve appears when the test ends.";
+    return;
+  }
+  try {
+    const find = await api(`v1/lr-find/${encodeURIComponent(jobId)}`);
+    const curve = find.curve.filter((p) => p.learning_rate > 0);
+    $("lr-result").textContent = find.suggested_learning_rate
+      ? `Suggested learning rate: ${number(find.suggested_learning_rate)}. ${sentence(find.reason || "")}`
+      : sentence(find.reason || find.error || `The test ${find.status}.`);
+    if (!curve.length) return;
+    lrPlot?.destroy();
+    const width = Math.max(200, Math.floor($("lr-chart").clientWidth || 300));
+    lrPlot = drawCurve($("lr-plot"), curve, find.suggested_learning_rate, width);
+    $("lr-chart").dataset.points = String(curve.length);
+    $("lr-summary").textContent = curveSummary(curve);
+  } catch (error) {
+    $("lr-result").textContent = `Could not read the test's curve: ${error.message}`;
+  }
+}
+
+/** A run that "succeeded" as a process but diverged or did not learn gets no green badge. */
+function markBadge() {
+  const badge = $("status").querySelector(".status");
+  badge?.classList.toggle("not-success", Boolean(verdict && !verdict.success && status === "succeeded"));
+}
+
+function showDiagnosis() {
+  markBadge();
+  const node = $("verdict");
+  node.className = `notice ${tone(verdict)}`;
+  node.dataset.outcome = verdict?.outcome ?? "";
+  node.dataset.success = verdict ? String(Boolean(verdict.success)) : "";
+  node.replaceChildren(...(verdict ? verdictNode(verdict) : []));
+  $("diagnoses").replaceChildren(...diagnoses.map(diagnosisNode));
+}
+
+/** Read the verdict and diagnoses (GET …/history); the newest read wins. */
+async function loadHistory() {
+  clearTimeout(historyTimer);
+  historyTimer = null;
+  const asked = ++historyAsked;
+  try {
+    const history = await api(`v1/jobs/${encodeURIComponent(jobId)}/history`);
+    if (asked !== historyAsked) return;
+    verdict = history.verdict ?? null;
+    diagnoses = history.diagnoses ?? [];
+    showDiagnosis();
+    draw();
+  } catch {
+    // The verdict waits for the next epoch or status change; the curves do not need it.
+  }
+}
+
+function historySoon() {
+  historyTimer ??= setTimeout(loadHistory, HISTORY_PAUSE_MS);
 }
 
 function resetProgress() {
@@ -215,6 +318,7 @@ function onEvent({ type, data }) {
     // Batch points of epochs now recorded whole are kept; a new epoch's start from zero.
     resetProgress();
     draw();
+    historySoon(); // the diagnoses may have changed with this epoch
   } else if (type === "progress") {
     showProgress(value);
   } else if (type === "status") {
@@ -233,6 +337,11 @@ function onEvent({ type, data }) {
 async function refresh() {
   try {
     showJob(await api(`v1/jobs/${encodeURIComponent(jobId)}`));
+    if (job?.kind !== "lr_find") loadHistory(); // a range test has no epochs to judge
+    // Made as a job succeeds; a failed or cancelled one may have none (one look, no retries).
+    if (FINISHED.has(status) && job?.kind !== "lr_find") {
+      evaluation.load(jobId, { tries: status === "succeeded" ? 3 : 1 });
+    }
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) notFound();
     else $("error").textContent = error.message;

@@ -216,7 +216,12 @@ export class JobList {
       "tr",
       { "data-job": job.id },
       el("td", {}, pick, el("label", { for: id, class: "sr-only" }, `Compare ${jobLabel(job)}`)),
-      el("td", {}, el("a", { href: `job.html?id=${job.id}`, id: `link-${job.id}` }, jobLabel(job))),
+      el(
+        "td",
+        {},
+        el("a", { href: `job.html?id=${job.id}`, id: `link-${job.id}` }, jobLabel(job)),
+        job.kind === "lr_find" ? el("span", { class: "live" }, "learning-rate finder") : null,
+      ),
       el("td", {}, statusBadge(job.status), this.progress(job)),
       el("td", {}, `${settings.data}, ${settings.rows === "all" ? "all rows" : `${settings.rows} rows`}`),
       el("td", {}, settings.model),

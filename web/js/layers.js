@@ -27,6 +27,7 @@ const parse = {
 export class LayerEditor {
   constructor(container) {
     this.container = container;
+    this.onChange = null; // called after the list is drawn again (edits in a field bubble as input events)
     this.kinds = new Map();
     this.layers = [
       { type: "flatten" },
@@ -95,6 +96,7 @@ export class LayerEditor {
   render(focusId) {
     this.container.replaceChildren(...this.layers.map((layer, index) => this.row(layer, index)));
     if (focusId) document.getElementById(focusId)?.focus();
+    this.onChange?.(); // the list changed: a layer added, moved, removed or retyped
   }
 
   row(layer, index) {
