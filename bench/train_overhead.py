@@ -72,6 +72,7 @@ DATA = {data!r}
 EPOCHS, BATCH_SIZE, LIMIT, PRESET = {epochs!r}, {batch_size!r}, {limit!r}, {preset!r}
 
 SPEC_LAYERS, OPTIMIZER = {layers!r}, {optimizer!r}
+AUGMENTATION, PLATEAU, STOPPING = {augmentation!r}, {plateau!r}, {stopping!r}
 
 with np.load(DATA) as f:
     x_train, y_train = f["x_train"][:LIMIT], f["y_train"][:LIMIT]
@@ -84,7 +85,8 @@ y_test = keras.utils.to_categorical(np.searchsorted(classes, y_test), len(classe
 
 if SPEC_LAYERS:
     kinds = {{"flatten": "Flatten", "dense": "Dense", "conv2d": "Conv2D",
-             "max_pool2d": "MaxPooling2D", "dropout": "Dropout"}}
+             "max_pool2d": "MaxPooling2D", "dropout": "Dropout",
+             "batch_norm": "BatchNormalization"}}
     layers = []
     for layer in SPEC_LAYERS:
         layer = dict(layer)
@@ -106,6 +108,19 @@ else:
         keras.layers.Dropout(0.25),
         keras.layers.Dense(128, activation="relu"),
     ]
+if AUGMENTATION:  # the lesson's augmentation, as preprocessing layers (active in fit only)
+    a = AUGMENTATION
+    layers = [
+        keras.layers.RandomRotation(a.get("rotation", 0) / 360),
+        keras.layers.RandomZoom(a.get("zoom", 0)),
+        keras.layers.RandomTranslation(a.get("translation", 0), a.get("translation", 0)),
+        *layers,
+    ]
+callbacks = []
+if PLATEAU:
+    callbacks.append(keras.callbacks.ReduceLROnPlateau(**PLATEAU))
+if STOPPING:
+    callbacks.append(keras.callbacks.EarlyStopping(**STOPPING))
 output = keras.layers.Dense(len(classes), activation="softmax")
 model = keras.Sequential([keras.Input(shape=(28, 28, 1)), *layers, output])
 optimizers = {{"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop}}
@@ -117,11 +132,11 @@ model.compile(
 started = time.perf_counter()
 history = model.fit(
     x_train, y_train, batch_size=BATCH_SIZE, epochs=EPOCHS,
-    validation_data=(x_test, y_test), verbose=2,
+    validation_data=(x_test, y_test), verbose=2, callbacks=callbacks,
 )
 fit_seconds = time.perf_counter() - started
 model.save("model.keras")
-val_accuracy = history.history["val_accuracy"][-1]
+val_accuracy = model.evaluate(x_test, y_test, verbose=0, return_dict=True)["accuracy"]
 print(json.dumps({{"val_accuracy": val_accuracy, "fit_seconds": fit_seconds}}))
 """
 
@@ -166,6 +181,9 @@ def run_plain(spec: dict[str, Any]) -> Run:
         preset=spec["model"].get("preset"),
         layers=spec["model"].get("layers"),
         optimizer=spec["optimizer"],
+        augmentation=spec.get("augmentation"),
+        plateau=spec.get("reduce_on_plateau"),
+        stopping=spec.get("early_stopping"),
         data=str(ROOT / "data" / DATA_FILES[dataset]),
     )
     with tempfile.TemporaryDirectory(prefix="descent-plain-") as folder:
