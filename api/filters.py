@@ -1,7 +1,7 @@
 """The filters a list of jobs takes as query parameters, for ``GET /v1/jobs`` and a batch's jobs."""
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query
 
@@ -33,6 +33,10 @@ def job_filter(
     batch_id: Annotated[
         str | None, Query(max_length=64, description="Only the jobs of this batch.")
     ] = None,
+    kind: Annotated[
+        Literal["train", "lr_find"] | None,
+        Query(description='Only training jobs ("train") or learning-rate range tests ("lr_find").'),
+    ] = None,
     created_after: Annotated[
         datetime | None,
         Query(description="Only jobs created at or after this time (ISO 8601; UTC if no zone)."),
@@ -48,6 +52,7 @@ def job_filter(
         name=name,
         dataset=dataset,
         batch_id=batch_id,
+        kind=kind,
         created_after=_utc(created_after),
         created_before=_utc(created_before),
         sort=sort,

@@ -140,6 +140,7 @@ class JobFilter:
     name: str | None = None  # contained in the job's name, in any case
     dataset: str | None = None  # the data set the job trains on, by its name or an upload's id
     batch_id: str | None = None
+    kind: str | None = None  # "train" or "lr_find" (a learning-rate range test)
     created_after: datetime | None = None  # at or after
     created_before: datetime | None = None  # strictly before
     sort: JobSort | None = JobSort.newest  # None: a batch's own order (batch_index)
@@ -153,6 +154,8 @@ class JobFilter:
             found.append(Job.name.ilike(f"%{_escape_like(self.name)}%", escape="\\"))
         if self.batch_id:
             found.append(Job.batch_id == self.batch_id)
+        if self.kind is not None:
+            found.append(Job.kind == self.kind)
         if self.created_after:
             found.append(Job.created_at >= self.created_after)
         if self.created_before:

@@ -60,19 +60,31 @@ def evaluation(session: Session, job_id: str) -> dict[str, Any]:
     """The evaluation of the job's model (the caller checked the job is the asker's), or 404
     ``evaluation_not_found`` saying why there is none."""
     found = session.execute(
-        select(Job.status, TrainedModel.evaluation)
+        select(Job.status, Job.kind, Job.spec, TrainedModel.evaluation)
         .outerjoin(TrainedModel, TrainedModel.id == Job.id)
         .where(Job.id == job_id)
     ).first()
-    status, stored = found if found is not None else (None, None)
+    status, kind, spec, stored = found if found is not None else (None, None, None, None)
     if stored is not None:
         return dict(stored)
+    if kind == "lr_find":
+        raise evaluation_not_found(
+            job_id, "it is a learning-rate range test, which trains no model"
+        )
     if status in (JobStatus.queued, JobStatus.running, JobStatus.cancelling):
         raise evaluation_not_found(job_id, f"it is {status}; its model is evaluated when it ends")
     if status is None:
         why = "there is no such job"
+    elif (
+        status == JobStatus.succeeded
+        and (spec or {}).get("dataset", {}).get("validation") == "none"
+    ):
+        why = "it held out no validation rows (and its data set has no test split to score)"
     elif status == JobStatus.succeeded:
-        why = "its model was not evaluated (it had neither validation nor test rows)"
+        why = (
+            "its model was not evaluated: it was trained before evaluations existed, or its "
+            "evaluation failed (the worker's log says why)"
+        )
     else:
         why = f"it ended {status}, and only a job that trains to its end is evaluated"
     raise evaluation_not_found(job_id, why)

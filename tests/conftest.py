@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
 
 from core.settings import Settings
+from tests.factories import job_spec
 from tests.harness import Service, free_port, start_service, stop_service
 
 __all__ = ["Service", "free_port", "start_service", "stop_service"]
@@ -74,6 +75,33 @@ def service(tmp_path_factory: pytest.TempPathFactory, backend: Backend):
     running = start_service(home, **backend(home))
     yield running
     stop_service(running)
+
+
+@pytest.fixture(scope="session")
+def healthy_job(service: Service) -> dict[str, Any]:
+    """A small MNIST job that trains well (verdict "healthy"), finished, with its evaluation:
+    shared by the tests of the history's health, the evaluation, the CLI and the page."""
+    return _finished(service, job_spec(
+        name="diag-healthy", limit=1000, validation=0.2, units=32, epochs=2, batch_size=32,
+        optimizer={"name": "adam", "learning_rate": 0.005}, seed=1,
+    ))  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def diverged_job(service: Service) -> dict[str, Any]:
+    """A small MNIST job whose learning rate (sgd at 10) makes it diverge, finished."""
+    return _finished(service, job_spec(
+        name="diag-diverged", limit=500, validation=0.2, units=32, epochs=2, batch_size=32,
+        optimizer={"name": "sgd", "learning_rate": 10}, seed=1,
+    ))  # fmt: skip
+
+
+def _finished(service: Service, spec: dict[str, Any]) -> dict[str, Any]:
+    response = service.client.post("/v1/jobs", json=spec)
+    assert response.status_code == 202, response.text
+    job = service.wait_for_job(response.json()["id"], timeout=180)
+    assert job["status"] == "succeeded", job["error"]
+    return job
 
 
 class Backend:

@@ -282,11 +282,20 @@ def _healthy_summary(run: _Run) -> str:
 def _diverged(run: _Run) -> Diagnosis | None:
     start = _finite(run.first.get("loss"))
     trained = run.trained
-    if not trained or start is None:
+    if not trained:
         return None
-    numbers: dict[str, Any] = {"epoch_0_loss": start, "learning_rate": run.rate}
     losses = [(row["epoch"], _finite(row.get("loss"))) for row in trained]
-    blown = next(((e, v) for e, v in losses if v is None or v > EXPLODED * start), None)
+    if start is None:
+        return _never_finite(run, losses)
+    numbers: dict[str, Any] = {"epoch_0_loss": start, "learning_rate": run.rate}
+    broken = next(((e, v) for e, v in losses if v is None), None)
+    # A loss that blew up but came back below the untrained model's was a spike, not a
+    # divergence: only a run that ends no better than it started counts.
+    last = losses[-1][1]
+    worse_at_end = last is None or last > start
+    exploded = next(((e, v) for e, v in losses if v is not None and v > EXPLODED * start), None)
+    found = [b for b in (broken, exploded if worse_at_end else None) if b is not None]
+    blown = min(found, key=lambda pair: pair[0]) if found else None
     rose = all(v is not None and v > ROSE * start for _, v in losses)
     if blown is None and not rose:
         return None
@@ -305,6 +314,25 @@ def _diverged(run: _Run) -> Diagnosis | None:
         "the minimum.",
         numbers,
         _lower_rate(run, "diverges") + [_finder()],
+    )
+
+
+def _never_finite(run: _Run, losses: list[tuple[int, float | None]]) -> Diagnosis | None:
+    """The untrained model's loss was already NaN or infinite: diverged if training never
+    brought it back (inputs or targets too large for the loss, or a rate that blew up at once)."""
+    if losses[-1][1] is not None:
+        return None
+    return Diagnosis(
+        "diverged",
+        0,
+        "the loss was NaN or infinite before training (epoch 0) and still is at epoch "
+        f"{losses[-1][0]}: the numbers are too large for the loss to hold.",
+        {"epoch": losses[-1][0], "loss": None, "learning_rate": run.rate},
+        [
+            "Scale the inputs and the targets to around 1 (standardise a table's columns; "
+            "divide large regression targets by their typical size).",
+            *_lower_rate(run, "diverges"),
+        ],
     )
 
 
@@ -447,7 +475,7 @@ def _vanishing(run: _Run) -> Diagnosis | None:
     if squashing:
         evidence += f"; hidden layers {_list(squashing)} squash their gradients (sigmoid/tanh)"
     remedies = [
-        _use_relu(run, squashing),
+        *([_use_relu(run, squashing)] if squashing else []),
         'Add {"type": "batch_norm"} after each dense or conv2d layer: it keeps every layer\'s '
         "inputs, and so its gradients, at a workable scale.",
         'Start from "kernel_initializer": "he_normal" on the relu layers (glorot_uniform suits '

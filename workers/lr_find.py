@@ -22,7 +22,7 @@ from training.spec import JobSpec
 from workers import metrics, tasks
 from workers.attempt import Attempt, Superseded
 from workers.progress import CancelCheck, ProgressRecorder
-from workers.recovery import Deadline
+from workers.recovery import Deadline, discard_unregistered_model
 
 log = logging.getLogger(__name__)
 
@@ -76,15 +76,22 @@ def run_claimed(
             outcome["keep_model"] = False  # nothing to keep: the job names no model
             outcome["reason"] += "; no model was kept (the run stopped before one was trained)"
         with attempt.holding() as session:
-            jobs.get(session, attempt.job_id).lr_find = outcome
+            job = jobs.get(session, attempt.job_id)
             if result.stopped or jobs.should_stop(session, attempt.job_id):
+                if stored is not None:  # cancelled while exporting: the model is not kept
+                    outcome["keep_model"] = False
+                job.lr_find = outcome
                 ended = jobs.end_cancelled(session, attempt.job_id, None)
             elif trained is not None and stored is not None:
+                job.lr_find = outcome
                 tasks.register_model(session, attempt, trained, stored)
                 ended = jobs.succeed(session, attempt.job_id, trained.final_metrics)
             else:
+                job.lr_find = outcome
                 ended = jobs.succeed(session, attempt.job_id, {})
         metrics.job_ended(ended)
+        if stored is not None and not outcome["keep_model"]:
+            discard_unregistered_model(attempt)  # its files, uploaded but not registered
         log.info(
             "job %s: range test done in %s steps, suggests %s",
             attempt.job_id,

@@ -29,6 +29,7 @@ from descent.commands.common import (
     say,
 )
 from descent.exit_codes import ExitCode
+from descent.schemas import History
 from descent.watch import JobSource, stream_job
 
 WatchOption = Annotated[
@@ -84,6 +85,17 @@ def watch(
     raise typer.Exit(ExitCode.for_status(final.status))
 
 
+def _history(client: Client, job: Job) -> History | None:
+    """The finished job's history, for its verdict; None if it cannot be read (the summary
+    is printed without it)."""
+    if not job.finished:
+        return None
+    try:
+        return client.history(job.id)
+    except Exception:  # an older server, or a blip: the summary stands without the verdict
+        return None
+
+
 def follow(
     client: Client, job: Job, source: JobSource = stream_job, *, out: Console | None = None
 ) -> Job:
@@ -121,7 +133,7 @@ def follow(
             f"(descent watch {job.id} to follow it again, descent cancel {job.id} to stop it)"
         )
         raise typer.Exit(130) from None
-    out.print(render.job_summary(job, epochs))
+    out.print(render.job_summary(job, epochs, _history(client, job)))
     if job.model_id:
         out.print(f"predict with: descent predict {job.model_id} image.png")
     return job

@@ -63,7 +63,8 @@ def varied(values: dict[str, Any]) -> str:
     return " ".join(f"{short[key]}={value}" for key, value in values.items())
 
 
-def job_summary(job: Job, epochs: list[Epoch]) -> Table:
+def job_summary(job: Job, epochs: list[Epoch], history: History | None = None) -> Table:
+    """The job in a table; with its ``history``, the verdict and the diagnoses' titles too."""
     table = Table(title=f"job {job.id}", show_header=False, title_justify="left")
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -81,6 +82,14 @@ def job_summary(job: Job, epochs: list[Epoch]) -> Table:
         table.add_row(f"final {name}", number(value))
     if job.model_id:
         table.add_row("model", job.model_id)
+    if history is not None and history.verdict is not None:
+        verdict = history.verdict
+        errors = any(d.severity == "error" for d in history.diagnoses)
+        style = "green" if verdict.success else "red" if errors else "yellow"
+        table.add_row("verdict", f"[{style}]{verdict.outcome}[/]: {verdict.summary or ''}")
+        if history.diagnoses:
+            titles = ", ".join(d.title or d.code for d in history.diagnoses)
+            table.add_row("diagnoses", f"{titles} (what to try: descent history {job.id})")
     return table
 
 

@@ -28,6 +28,10 @@ def test_a_range_test_is_queued_as_a_job_of_its_kind(client: TestClient):
 def test_a_training_jobs_id_is_not_a_range_test(client: TestClient):
     job = client.post("/v1/jobs", json=MNIST_SPEC).json()
     assert job["kind"] == "train"
+    finder = client.post("/v1/lr-find", json={"spec": MNIST_SPEC}).json()
+    for kind, expected in (("train", job), ("lr_find", finder)):
+        (listed,) = client.get("/v1/jobs", params={"kind": kind}).json()["items"]
+        assert listed["id"] == expected["id"]
     response = client.get(f"/v1/lr-find/{job['id']}")
     assert response.status_code == 404
     assert response.json()["code"] == "job_not_found"

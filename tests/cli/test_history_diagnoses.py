@@ -8,7 +8,6 @@ from typer.testing import CliRunner, Result
 
 from descent.cli import app
 from tests.conftest import Service
-from tests.factories import job_spec
 
 pytestmark = pytest.mark.integration
 
@@ -17,17 +16,8 @@ def descent(service: Service, *args: str) -> Result:
     return CliRunner().invoke(app, list(args), env={"DESCENT_URL": service.url, "COLUMNS": "400"})
 
 
-@pytest.fixture(scope="module")
-def diverged_job(service: Service) -> str:
-    spec = job_spec(name="cli-diverges", limit=300, units=16, epochs=1,
-                    optimizer={"name": "adam", "learning_rate": 10.0})  # fmt: skip
-    job = service.client.post("/v1/jobs", json=spec).json()
-    assert service.wait_for_job(job["id"])["status"] == "succeeded"
-    return job["id"]
-
-
-def test_history_prints_the_verdict_evidence_and_remedies(service: Service, diverged_job: str):
-    result = descent(service, "history", diverged_job)
+def test_history_prints_the_verdict_evidence_and_remedies(service: Service, diverged_job: dict):
+    result = descent(service, "history", diverged_job["id"])
     assert result.exit_code == 0, result.output
     assert "verdict: diverged" in result.output
     assert "error Diverged (diverged) since epoch 1" in result.output
@@ -37,9 +27,9 @@ def test_history_prints_the_verdict_evidence_and_remedies(service: Service, dive
     )
 
 
-def test_history_json_carries_the_apis_verdict_and_diagnoses(service: Service, diverged_job: str):
-    result = descent(service, "history", diverged_job, "--output", "json")
+def test_history_json_carries_the_apis_verdict_and_diagnoses(service: Service, diverged_job: dict):
+    result = descent(service, "history", diverged_job["id"], "--output", "json")
     answer = json.loads(result.stdout)
-    assert answer == service.client.get(f"/v1/jobs/{diverged_job}/history").json()
+    assert answer == service.client.get(f"/v1/jobs/{diverged_job['id']}/history").json()
     assert answer["verdict"]["success"] is False
     assert [d["code"] for d in answer["diagnoses"]] == ["diverged"]

@@ -4,21 +4,13 @@ each epoch's health, and its evaluation agrees with its history and with the pre
 import pytest
 
 from tests.conftest import Service
-from tests.factories import job_spec
 
 pytestmark = pytest.mark.integration
 
-SPEC = job_spec(
-    name="evaluated", limit=1000, validation=0.2, units=16, epochs=2, batch_size=32, seed=1
-)
-
 
 @pytest.fixture(scope="module")
-def evaluated(service: Service) -> dict:
-    response = service.client.post("/v1/jobs", json=SPEC)
-    assert response.status_code == 202, response.text
-    job = service.wait_for_job(response.json()["id"], timeout=180)
-    assert job["status"] == "succeeded", job["error"]
+def evaluated(service: Service, healthy_job: dict) -> dict:
+    job = healthy_job
     history = service.client.get(f"/v1/jobs/{job['id']}/history").json()
     evaluation = service.client.get(f"/v1/jobs/{job['id']}/evaluation")
     assert evaluation.status_code == 200, evaluation.text

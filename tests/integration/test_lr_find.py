@@ -44,7 +44,7 @@ def test_the_dense_mnist_model_with_adam_gets_a_rate_near_0_001(found: dict):
     assert result["status"] == "succeeded", result["error"]
     assert result["suggested_learning_rate"] is not None, result["reason"]
     assert 1e-4 <= result["suggested_learning_rate"] <= 1e-2, result["reason"]
-    assert result["reason"].startswith("the loss (a running median")
+    assert result["reason"].startswith("The loss (a running median")
     assert 10 < len(result["curve"]) <= 300
     assert found["job"]["kind"] == "lr_find"
 

@@ -81,6 +81,20 @@ def test_a_nan_loss_is_diverged_and_never_a_success():
     assert (verdict.outcome, verdict.success) == ("diverged", False)
 
 
+def test_a_spike_the_run_recovers_from_is_not_a_divergence():
+    rows = [row(0, 2.3, 0.1), row(1, 5.0, 0.3), row(2, 0.3, 0.9), row(3, 0.1, 0.97)]
+    verdict, found = diagnose(rows, job_spec_model(), "classification", "succeeded")
+    assert "diverged" not in codes(found) and verdict.success
+
+
+def test_a_loss_never_finite_from_the_start_is_diverged():
+    rows = [row(0, None), row(1, None), row(2, None)]
+    verdict, found = diagnose(rows, job_spec_model(), "regression", "succeeded")
+    assert codes(found) == ["diverged"] and found[0].since_epoch == 0
+    assert (verdict.outcome, verdict.success) == ("diverged", False)
+    assert "Scale the inputs and the targets" in found[0].remedies[0]
+
+
 def test_a_loss_that_rises_from_the_start_is_diverged():
     rows = [row(0, 2.3), row(1, 2.6), row(2, 2.7)]
     _, found = diagnose(rows, job_spec_model(), "classification", "succeeded")

@@ -11,42 +11,17 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import Service
-from tests.factories import job_spec
-from tests.web.test_page_everywhere import SIZES, Tab, finished
+from tests.web.test_page_everywhere import SIZES, Tab
 
 pytestmark = [pytest.mark.integration, pytest.mark.web]
 
-HEALTHY = job_spec(
-    name="diag-healthy",
-    limit=1000,
-    validation=0.2,
-    units=32,
-    epochs=2,
-    batch_size=32,
-    optimizer={"name": "adam", "learning_rate": 0.005},
-)
-DIVERGED = job_spec(
-    name="diag-diverged",
-    limit=500,
-    validation=0.2,
-    units=32,
-    epochs=2,
-    batch_size=32,
-    optimizer={"name": "sgd", "learning_rate": 10},
-)
 TRAINABLE_LAYERS = 2  # the hidden dense layer and the output layer (flatten has no weights)
 
 
 @pytest.fixture(scope="module")
-def jobs(service: Service) -> dict[str, dict]:
-    """One healthy and one diverged job, submitted together, waited for together."""
-    submitted = {
-        name: service.client.post("/v1/jobs", json=spec).json()
-        for name, spec in (("healthy", HEALTHY), ("diverged", DIVERGED))
-    }
-    done = {name: finished(service, job["id"]) for name, job in submitted.items()}
-    assert done["healthy"]["status"] == "succeeded", done["healthy"]["error"]
-    return done
+def jobs(healthy_job: dict, diverged_job: dict) -> dict[str, dict]:
+    """One healthy and one diverged job (tests/conftest.py), finished."""
+    return {"healthy": healthy_job, "diverged": diverged_job}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +87,7 @@ def test_a_healthy_job_shows_success_health_confusion_and_gallery(
     assert health_series(page) == TRAINABLE_LAYERS
     chart = page.locator("#health-chart")
     assert chart.get_attribute("data-series") == str(TRAINABLE_LAYERS)
-    assert chart.get_attribute("data-points") == str(HEALTHY["epochs"] + 1)
+    assert chart.get_attribute("data-points") == str(jobs["healthy"]["spec"]["epochs"] + 1)
     assert chart.get_attribute("data-y-scale") == "log"
     assert page.locator("#health-rows tr").count() == TRAINABLE_LAYERS
 

@@ -100,7 +100,7 @@ def train(
     ``health``: each epoch's logs carry ``"health"``, the layers' health (training/keras/health.py).
     """
     seed_everything(spec.seed)
-    resolution = resolve(spec, _data_info(spec, user_data), NO_LIMITS)
+    resolution = resolve(spec, data_info(spec, user_data), NO_LIMITS)
     data = prepare(resolution, data_dir, user_data.path if user_data else None, cache_dir)
     model = build_model(resolution)
     augmentation = resolution.spec.augmentation
@@ -161,7 +161,8 @@ def train(
     return result
 
 
-def _data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:
+def data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:
+    """What the job trains on: an upload's description, or a built-in data set's."""
     if user_data is not None:
         return user_data.info
     info = builtin_info(spec.dataset.name)

@@ -35,12 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from training.builtin_datasets import DatasetError
-from training.data_info import DataInfo, builtin_info
 from training.keras.augmentation import with_augmentation
 from training.keras.builders import build_model, compile_model
 from training.keras.epoch_order import epoch_order
-from training.keras.fit import TrainResult
+from training.keras.fit import TrainResult, data_info
 from training.keras.reproducibility import seed_everything
 from training.limits import NO_LIMITS
 from training.prepare import prepare
@@ -115,7 +113,7 @@ def find_learning_rate(
 ) -> LrFindResult:
     """Run the range test on ``spec``'s model and data (read as ``train`` reads them)."""
     seed_everything(spec.seed)
-    resolution = resolve(spec, _data_info(spec, user_data), NO_LIMITS)
+    resolution = resolve(spec, data_info(spec, user_data), NO_LIMITS)
     data = prepare(resolution, data_dir, user_data.path if user_data else None, cache_dir)
     model = build_model(resolution)
     augmentation = resolution.spec.augmentation
@@ -299,14 +297,3 @@ def _at_fixed_rate(resolution: Resolution, rate: float) -> Resolution:
     step by step."""
     optimizer = resolution.spec.optimizer.model_copy(update={"learning_rate": rate})
     return replace(resolution, spec=resolution.spec.model_copy(update={"optimizer": optimizer}))
-
-
-def _data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:
-    if user_data is not None:
-        return user_data.info
-    info = builtin_info(spec.dataset.name)
-    if info is None:
-        raise DatasetError(
-            f"{spec.dataset.name!r} is not a built-in data set and no uploaded data was given"
-        )
-    return info
