@@ -48,6 +48,7 @@ package_name_override: {PACKAGE}
 post_hooks: []
 content_type_overrides:
   application/x-npy: application/octet-stream
+  image/png: application/octet-stream
 """
 DIGITS = 6  # real MNIST test digits sent to predict
 # Statuses no client request can bring about on a healthy service: documented so that a client
