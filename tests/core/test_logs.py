@@ -13,6 +13,16 @@ from core import logs
 KEY = "dsk_live_4f9a8b7c6d5e4f3a2b1c"
 
 
+@pytest.fixture(autouse=True)
+def no_fields_yet(monkeypatch: pytest.MonkeyPatch):
+    """Each test starts with no fields bound: a test run earlier in this process (a worker's
+    claim binds ``attempt`` and ``owner``) may have left some in the top-level context."""
+    monkeypatch.setattr(logs, "_process_fields", {})
+    token = logs._scope.set(None)
+    yield
+    logs._scope.reset(token)
+
+
 def record(message: str, *args: object, exc: bool = False) -> logging.LogRecord:
     made = logging.LogRecord("descent.test", logging.INFO, __file__, 1, message, args, None)
     if exc:
