@@ -289,10 +289,11 @@ def _diverged(run: _Run) -> Diagnosis | None:
         return _never_finite(run, losses)
     numbers: dict[str, Any] = {"epoch_0_loss": start, "learning_rate": run.rate}
     broken = next(((e, v) for e, v in losses if v is None), None)
-    # A loss that blew up but came back below the untrained model's was a spike, not a
-    # divergence: only a run that ends no better than it started counts.
+    # A loss that blew up and then came back well below the untrained model's was a spike, not
+    # a divergence: a run that ends no better than it started (within FLAT) still counts; one
+    # that settled back at chance after blowing up has learned nothing.
     last = losses[-1][1]
-    worse_at_end = last is None or last > start
+    worse_at_end = last is None or last > start * (1 - FLAT)
     exploded = next(((e, v) for e, v in losses if v is not None and v > EXPLODED * start), None)
     found = [b for b in (broken, exploded if worse_at_end else None) if b is not None]
     blown = min(found, key=lambda pair: pair[0]) if found else None

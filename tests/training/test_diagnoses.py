@@ -85,6 +85,9 @@ def test_a_spike_the_run_recovers_from_is_not_a_divergence():
     rows = [row(0, 2.3, 0.1), row(1, 5.0, 0.3), row(2, 0.3, 0.9), row(3, 0.1, 0.97)]
     verdict, found = diagnose(rows, job_spec_model(), "classification", "succeeded")
     assert "diverged" not in codes(found) and verdict.success
+    settled = [row(0, 2.3, 0.1), row(1, 1514.0, 0.1), row(2, 2.29, 0.1)]  # back at chance
+    _, found = diagnose(settled, job_spec_model(), "classification", "succeeded")
+    assert codes(found) == ["diverged"] and found[0].since_epoch == 1
 
 
 def test_a_loss_never_finite_from_the_start_is_diverged():
