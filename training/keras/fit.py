@@ -99,13 +99,7 @@ def train(
     ``cache_dir``: where a built-in data set's scaled arrays are kept between jobs.
     ``health``: each epoch's logs carry ``"health"``, the layers' health (training/keras/health.py).
     """
-    seed_everything(spec.seed)
-    resolution = resolve(spec, data_info(spec, user_data), NO_LIMITS)
-    data = prepare(resolution, data_dir, user_data.path if user_data else None, cache_dir)
-    model = build_model(resolution)
-    augmentation = resolution.spec.augmentation
-    trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
-    compile_model(trainer, resolution)
+    resolution, data, model, trainer = set_up(spec, data_dir, user_data, cache_dir)
     if resume_from is not None:
         restore_into(trainer, resume_from, spec.seed)
     sample = data.x_val if data.x_val is not None else data.x_train
@@ -159,6 +153,26 @@ def train(
     if not result.stopped:  # asked to stop: no further evaluation
         result.final_metrics.update(_test_scores(trainer, data))
     return result
+
+
+def set_up(
+    spec: JobSpec,
+    data_dir: Path,
+    user_data: UserData | None,
+    cache_dir: Path | None,
+    compile_as: Callable[[Resolution], Resolution] | None = None,
+) -> tuple[Resolution, Prepared, keras.Model, keras.Model]:
+    """Seed, resolve, prepare the data, build the model and compile what trains it (the model
+    wrapped in its augmentation, if any): ``(resolution, data, model, trainer)``.
+    ``compile_as``: the resolution to compile with, from the job's (the range test's fixed rate)."""
+    seed_everything(spec.seed)
+    resolution = resolve(spec, data_info(spec, user_data), NO_LIMITS)
+    data = prepare(resolution, data_dir, user_data.path if user_data else None, cache_dir)
+    model = build_model(resolution)
+    augmentation = resolution.spec.augmentation
+    trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
+    compile_model(trainer, compile_as(resolution) if compile_as else resolution)
+    return resolution, data, model, trainer
 
 
 def data_info(spec: JobSpec, user_data: UserData | None) -> DataInfo:

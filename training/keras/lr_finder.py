@@ -35,14 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from training.keras.augmentation import with_augmentation
-from training.keras.builders import build_model, compile_model
 from training.keras.epoch_order import epoch_order
-from training.keras.fit import TrainResult, data_info
-from training.keras.reproducibility import seed_everything
-from training.limits import NO_LIMITS
-from training.prepare import prepare
-from training.resolve import Resolution, resolve
+from training.keras.fit import TrainResult, set_up
+from training.resolve import Resolution
 from training.spec import JobSpec
 from training.user_data import UserData
 
@@ -112,13 +107,9 @@ def find_learning_rate(
     on_step: StepCallback | None = None,
 ) -> LrFindResult:
     """Run the range test on ``spec``'s model and data (read as ``train`` reads them)."""
-    seed_everything(spec.seed)
-    resolution = resolve(spec, data_info(spec, user_data), NO_LIMITS)
-    data = prepare(resolution, data_dir, user_data.path if user_data else None, cache_dir)
-    model = build_model(resolution)
-    augmentation = resolution.spec.augmentation
-    trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
-    compile_model(trainer, _at_fixed_rate(resolution, min_learning_rate))
+    resolution, data, model, trainer = set_up(
+        spec, data_dir, user_data, cache_dir, lambda r: _at_fixed_rate(r, min_learning_rate)
+    )
 
     schedule = rates(min_learning_rate, max_learning_rate, steps)
     batch_size = min(spec.batch_size, len(data.x_train))
