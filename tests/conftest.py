@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -233,10 +234,16 @@ def home_database_url(postgres_server: PostgresServer) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """A Redis database emptied for this session (tests own the database number they name)."""
+    """A Redis database emptied for this session (tests own the database number they name).
+    Each pytest-xdist process takes its own: gw0 the one named, gw1 the one below it, and so
+    on, so that one process's flush never empties the queue another's service is using."""
     import redis
 
     url = _external("DESCENT_TEST_REDIS_URL")
+    process = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    if process:
+        parts = urlsplit(url)
+        url = urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) - process}"))
     try:
         redis.Redis.from_url(url).flushdb()
     except Exception as error:  # noqa: BLE001
