@@ -64,6 +64,7 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 # default limits (DESCENT_MAX_INSTANCES_PER_REQUEST, DESCENT_MAX_REQUEST_BYTES).
 FILES_PER_REQUEST = 100
 BYTES_PER_REQUEST = 16 * 2**20
+KEEPALIVE_SECONDS = 2.0  # idle connections kept: below the server's keep-alive (5 s by default)
 
 
 class ApiError(Exception):
@@ -108,7 +109,14 @@ class Client:
     ) -> None:
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        # An idle connection is dropped before the server's keep-alive (5 s by default) closes
+        # it: a request sent on a connection the server is closing would get no answer.
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=timeout,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
+        )
 
     def __enter__(self) -> Client:
         return self

@@ -21,6 +21,7 @@ from core.settings import PROJECT_ROOT, Settings
 from core.statuses import FINISHED
 from services.queue import Broker
 
+KEEPALIVE_SECONDS = 2.0  # below the server's DESCENT_KEEP_ALIVE_SECONDS (5)
 START_SECONDS = 120
 WARM_WORKER_LINE = "ready with Keras loaded"
 
@@ -123,7 +124,13 @@ def start_service(
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+    # Idle connections are dropped after 2 s, before the server's keep-alive (5 s) closes
+    # them: a request sent on a connection the server is closing gets no answer.
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}",
+        timeout=60,
+        limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
+    )
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
