@@ -27,6 +27,12 @@ class Execution(BaseModel):
     )
     xla: bool = Field(description="Whether Keras compiled the training step with XLA.")
     forward_ms_per_row: float = Field(description="The measurement the choice came from.")
+    fused_updates: bool = Field(
+        default=False,
+        description="Whether the optimizer updated each weight with one fused TensorFlow kernel "
+        "computing Keras' formula (rmsprop, adam, adamw, sgd with momentum), not Keras' "
+        "several element-wise operations: the same update, faster.",
+    )
 
 
 class ModelSummary(BaseModel):

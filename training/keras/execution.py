@@ -37,6 +37,7 @@ class Execution:
     steps_per_execution: int
     xla: bool  # Keras compiled the training step with XLA (jit_compile)
     forward_ms_per_row: float  # the measurement the choice came from
+    fused_updates: bool = False  # the optimizer's update ran as one kernel per weight
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

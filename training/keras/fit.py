@@ -31,6 +31,7 @@ from training.keras.execution import (
     use_steps_per_execution,
     uses_xla,
 )
+from training.keras.fused_updates import fuse, is_fused
 from training.keras.health import LayerHealth
 from training.keras.option_callbacks import early_stopping_outcome, option_callbacks
 from training.keras.reproducibility import seed_everything
@@ -128,7 +129,9 @@ def train(
     if steps_per_execution is None:
         steps_per_execution = steps_for(forward, spec.batch_size, batches.steps)
     use_steps_per_execution(trainer, steps_per_execution)
-    result.execution = Execution(steps_per_execution, uses_xla(trainer), _ms(forward))
+    result.execution = Execution(
+        steps_per_execution, uses_xla(trainer), _ms(forward), is_fused(trainer.optimizer)
+    )
     callbacks = option_callbacks(resolution.spec)
     try:
         trainer.fit(
@@ -163,7 +166,8 @@ def set_up(
     compile_as: Callable[[Resolution], Resolution] | None = None,
 ) -> tuple[Resolution, Prepared, keras.Model, keras.Model]:
     """Seed, resolve, prepare the data, build the model and compile what trains it (the model
-    wrapped in its augmentation, if any): ``(resolution, data, model, trainer)``.
+    wrapped in its augmentation, if any), its optimizer's updates fused where they can be
+    (training/keras/fused_updates.py): ``(resolution, data, model, trainer)``.
     ``compile_as``: the resolution to compile with, from the job's (the range test's fixed rate)."""
     seed_everything(spec.seed)
     resolution = resolve(spec, data_info(spec, user_data), NO_LIMITS)
@@ -172,6 +176,7 @@ def set_up(
     augmentation = resolution.spec.augmentation
     trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
     compile_model(trainer, compile_as(resolution) if compile_as else resolution)
+    fuse(trainer.optimizer, trainer.trainable_variables)  # one kernel per weight's update
     return resolution, data, model, trainer
 
 
