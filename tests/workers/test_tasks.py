@@ -270,7 +270,8 @@ def test_a_model_stored_before_files_were_kept_by_attempt_still_serves(home: Pat
 
 
 def test_a_job_records_how_its_fit_ran_beside_its_model_summary(home: Path):
-    """Steps per execution and XLA, chosen by the worker, are kept in the job's record."""
+    """Steps per execution, XLA and fused updates, as the worker ran the fit, are kept in the
+    job's record."""
     with session_scope(Settings().resolved_database_url) as session:
         job_id = jobs.submit(
             session, JobSpec.model_validate(SPEC), summary={"total_params": 7850}, **wiring()
@@ -282,3 +283,4 @@ def test_a_job_records_how_its_fit_ran_beside_its_model_summary(home: Path):
     execution = job.summary["execution"]
     assert execution["steps_per_execution"] >= 1
     assert execution["xla"] is False  # a CPU with op determinism: Keras does not use XLA
+    assert execution["fused_updates"] is True  # adam: one fused kernel per weight

@@ -1,4 +1,4 @@
-"""The optimizer's update of each weight as one TensorFlow kernel, where one computes Keras' formula.
+"""The optimizer's update of each weight as one TensorFlow kernel, where one computes Keras' own.
 
 Keras writes an optimizer's update as a handful of element-wise operations per weight
 (``update_step``): RMSprop squares the gradient, mixes it into its running mean, adds epsilon,
