@@ -29,9 +29,10 @@ class Execution(BaseModel):
     forward_ms_per_row: float = Field(description="The measurement the choice came from.")
     fused_updates: bool = Field(
         default=False,
-        description="Whether the optimizer updated each weight with one fused TensorFlow kernel "
-        "computing Keras' formula (rmsprop, adam, adamw, sgd with momentum), not Keras' "
-        "several element-wise operations: the same update, faster.",
+        description="Whether the optimizer's update ran as one fused TensorFlow kernel per "
+        "weight computing Keras' formula (rmsprop, adam, adamw, sgd with momentum; not under "
+        "XLA), instead of Keras' several element-wise operations: the same update to float32 "
+        "rounding, faster.",
     )
 
 

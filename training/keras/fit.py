@@ -176,7 +176,7 @@ def set_up(
     augmentation = resolution.spec.augmentation
     trainer = with_augmentation(model, augmentation, spec.seed) if augmentation else model
     compile_model(trainer, compile_as(resolution) if compile_as else resolution)
-    fuse(trainer.optimizer, trainer.trainable_variables)  # one kernel per weight's update
+    fuse(trainer)  # one kernel per weight's update
     return resolution, data, model, trainer
 
 

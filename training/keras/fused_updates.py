@@ -11,8 +11,9 @@ gradients. TensorFlow's training kernels (``ResourceApplyRMSProp``, ``ResourceAp
 Only where the kernel's formula is Keras' own, term for term, is the update replaced; the
 optimizer object, its variables (saved in checkpoints and in model.keras) and its
 configuration stay Keras'. Weight decay, gradient clipping, loss scaling and schedules happen
-outside ``update_step`` and are untouched. The numbers differ from Keras' only by the rounding
-of a different evaluation order (tests/training/test_fused_updates.py compares them); the same
+outside ``update_step`` and are untouched. A model compiled with XLA (on a GPU) keeps Keras'
+update: XLA fuses it itself. The numbers differ from Keras' only by the rounding of a different
+evaluation order (tests/training/test_fused_updates.py compares them); the same
 spec and seed still give the same history.
 """
 
@@ -27,9 +28,18 @@ import tensorflow as tf
 Update = Callable[[Any, Any, Any], None]  # (gradient, variable, learning_rate)
 
 
-def fuse(optimizer: keras.optimizers.Optimizer, variables: Sequence[Any]) -> bool:
-    """Build ``optimizer`` for ``variables`` and give it fused updates where its settings allow;
-    whether it did. Other optimizers (Adagrad, Nadam) keep Keras' update."""
+def fuse(model: keras.Model) -> bool:
+    """Give a compiled model's optimizer fused updates where its settings allow (building it for
+    the model's trainable weights); whether it did. Other optimizers (Adagrad, Nadam) keep
+    Keras' update, and so does a model Keras compiles with XLA (on a GPU): XLA fuses the
+    operations itself, and has no kernel for some of these (amsgrad's)."""
+    if getattr(model, "jit_compile", False):
+        return False
+    return fuse_optimizer(model.optimizer, model.trainable_variables)
+
+
+def fuse_optimizer(optimizer: keras.optimizers.Optimizer, variables: Sequence[Any]) -> bool:
+    """``fuse`` for an optimizer and the weights it updates (built for them here)."""
     maker = _MAKERS.get(type(optimizer))
     if maker is None:
         return False
@@ -50,13 +60,15 @@ def fuse(optimizer: keras.optimizers.Optimizer, variables: Sequence[Any]) -> boo
 
 
 def is_fused(optimizer: keras.optimizers.Optimizer) -> bool:
-    """Whether ``fuse`` gave ``optimizer`` fused updates."""
+    """Whether ``fuse`` gave ``optimizer`` fused updates (a sparse or non-float32 gradient still
+    takes Keras' update; Descent's layers make none)."""
     return bool(getattr(optimizer.update_step, "fused", False))
 
 
 def _rmsprop(optimizer: Any, variables: Sequence[Any]) -> Update:
     # The kernel always keeps a momentum accumulator: without momentum it is overwritten with
-    # the step each time (momentum 0), so a scratch variable nobody saves is enough.
+    # the step each time (momentum 0), so a scratch variable nobody saves is enough (memory:
+    # one more copy of the weights).
     scratch = (
         None
         if optimizer.momentum > 0
