@@ -49,7 +49,9 @@ class Listener(threading.Thread):
 @pytest.fixture(scope="module")
 def cancelled_run(service: Service) -> dict:
     """A running job and one queued behind it; cancel both, the running one after epoch 2."""
-    running = service.client.post("/v1/jobs", json=spec(name="to-stop")).json()
+    # Batches of 8: an epoch lasts several of the worker's 0.2 s cancel checks even with fast
+    # steps, so "at most the epoch in progress finishes" is about the cancel, not the clock.
+    running = service.client.post("/v1/jobs", json=spec(name="to-stop", batch_size=8)).json()
     listener = Listener(service, running["id"])
     listener.start()
     queued = service.client.post("/v1/jobs", json=spec(name="never-runs")).json()
