@@ -74,8 +74,12 @@ def holds(session: Session, job_id: str, attempt: int) -> bool:
 
 
 def forget_checkpoint(session: Session, job_id: str) -> None:
-    """The job's checkpoints were deleted (it ended with its model stored): point at none."""
-    session.execute(update(Job).where(Job.id == job_id).values(checkpoint_key=None))
+    """The job's checkpoints were deleted (it ended with its model stored): point at none.
+    Bookkeeping after the job has finished, not a change a client sees: ``updated_at`` is kept,
+    so the job a watcher read when it finished is still the job the API serves."""
+    session.execute(
+        update(Job).where(Job.id == job_id).values(checkpoint_key=None, updated_at=Job.updated_at)
+    )
     session.flush()
 
 

@@ -138,3 +138,16 @@ def test_a_job_the_sweep_queues_again_while_it_is_cancelled_is_cancelled(home: P
     assert [t.status for t in job(job_id).transitions] == [
         "queued", "running", "queued", "cancelled",
     ]  # fmt: skip
+
+
+def test_forgetting_a_finished_jobs_checkpoint_does_not_change_the_job_a_client_read(home: Path):
+    """A watcher that saw the job finish holds the job the API still serves afterwards."""
+    job_id = claimed()
+    with session_scope(Settings().resolved_database_url) as session:
+        session.execute(update(Job).where(Job.id == job_id).values(checkpoint_key="k/model"))
+    before = job(job_id).updated_at
+    with session_scope(Settings().resolved_database_url) as session:
+        recovery.forget_checkpoint(session, job_id)
+    after = job(job_id)
+    assert after.checkpoint_key is None
+    assert after.updated_at == before
